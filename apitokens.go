@@ -1,0 +1,148 @@
+package prefactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"unicode/utf8"
+)
+
+// APITokensService lists the account's API tokens: the /api/v1/api_token
+// endpoints. Get it from Client.APITokens.
+type APITokensService struct {
+	client *Client
+}
+
+// ListAPITokensOptions selects and orders the tokens List and All return.
+// The zero value lists the token's own account in the server's order, with
+// the server's default page size.
+type ListAPITokensOptions struct {
+	// AccountID lists another account the token may see; "" means the
+	// token's own account. Query parameter account_id.
+	AccountID string `url:"account_id,omitempty"`
+	// Sort orders the list; the zero Sort leaves it to the server.
+	// Query parameter sorting.
+	Sort Sort `url:"sorting,omitempty"`
+	// Offset is the zero-based index of the first token to return.
+	// Query parameter pagination[offset].
+	Offset int `url:"pagination[offset],omitempty"`
+	// PageSize is how many tokens a page holds, 1 to 100; 0 means the
+	// server's default. Query parameter pagination[page_size].
+	PageSize int `url:"pagination[page_size],omitempty"`
+	// IdempotencyKey, at most 64 characters, is sent as idempotency_key.
+	// All sends it with the first page only, so a server that replays by
+	// key never hands back page one for a later page.
+	IdempotencyKey string `url:"idempotency_key,omitempty"`
+}
+
+const (
+	maxPageSize          = 100
+	maxIdempotencyKeyLen = 64
+)
+
+// validate reports options the API would refuse, before anything is sent.
+func (o *ListAPITokensOptions) validate() error {
+	switch {
+	case o.PageSize < 0 || o.PageSize > maxPageSize:
+		return fmt.Errorf("PageSize %d out of range: want 1..%d, or 0 for the server's default", o.PageSize, maxPageSize)
+	case o.Offset < 0:
+		return fmt.Errorf("Offset %d is negative", o.Offset)
+	case utf8.RuneCountInString(o.IdempotencyKey) > maxIdempotencyKeyLen:
+		return fmt.Errorf("IdempotencyKey is %d characters long; the limit is %d", utf8.RuneCountInString(o.IdempotencyKey), maxIdempotencyKeyLen)
+	}
+	return o.Sort.validate()
+}
+
+// listAPITokensResponse is the body of a successful list call.
+type listAPITokensResponse struct {
+	Status     string       `json:"status"`
+	Summaries  *[]*APIToken `json:"summaries"`
+	Pagination *Pagination  `json:"pagination"`
+	Sorting    *Sorting     `json:"sorting"`
+}
+
+func (r *listAPITokensResponse) check() error {
+	if r.Status != "success" {
+		return fmt.Errorf("status %q, want \"success\"", r.Status)
+	}
+	if r.Summaries == nil {
+		return errors.New("no summaries in the response")
+	}
+	return nil
+}
+
+const opListAPITokens = "list API tokens"
+
+// List returns one page of API tokens: GET /api/v1/api_token.
+//
+// opts may be nil. Options out of range (see ListAPITokensOptions) give an
+// error matching ErrInvalidArgument and nothing is sent. An HTTP error
+// status gives an *APIError (errors.As), also when retries are used up; a
+// transport failure or a malformed body gives an error that names the
+// operation; a cancelled ctx gives an error matching ctx.Err().
+func (s *APITokensService) List(ctx context.Context, opts *ListAPITokensOptions) (*Page[*APIToken], error) {
+	var o ListAPITokensOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := o.validate(); err != nil {
+		return nil, invalidArgument(opListAPITokens, err)
+	}
+	return s.list(ctx, &o)
+}
+
+// list sends validated options.
+func (s *APITokensService) list(ctx context.Context, o *ListAPITokensOptions) (*Page[*APIToken], error) {
+	var resp listAPITokensResponse
+	err := s.client.do(ctx, &apiRequest{
+		op:         opListAPITokens,
+		method:     http.MethodGet,
+		path:       "api/v1/api_token",
+		query:      o,
+		idempotent: true,
+	}, &resp)
+	if err != nil {
+		return nil, err
+	}
+	return &Page[*APIToken]{Items: *resp.Summaries, Pagination: resp.Pagination, Sorting: resp.Sorting}, nil
+}
+
+// All returns every API token, page after page, for use in a for-range loop:
+//
+//	for tok, err := range client.APITokens.All(ctx, nil) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(tok.ID)
+//	}
+//
+// It starts at opts.Offset and follows the server's next_page_offset until
+// the last page. It yields tokens in server order; on the first error (the
+// same kinds as List, plus ErrPaginationStalled when the server's next
+// offset does not advance) it yields (nil, err) once and stops. Breaking out
+// of the loop sends no further request. opts is copied, never modified;
+// each range over the result starts again from the first page. The
+// idempotency key, if any, goes with the first page only.
+func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions) iter.Seq2[*APIToken, error] {
+	var o ListAPITokensOptions
+	if opts != nil {
+		o = *opts
+	}
+	return func(yield func(*APIToken, error) bool) {
+		if err := o.validate(); err != nil {
+			yield(nil, invalidArgument(opListAPITokens, err))
+			return
+		}
+		pages := allPages(ctx, opListAPITokens, o.Offset, func(ctx context.Context, offset int, first bool) (*Page[*APIToken], error) {
+			page := o
+			page.Offset = offset
+			if !first {
+				page.IdempotencyKey = ""
+			}
+			return s.list(ctx, &page)
+		})
+		pages(yield)
+	}
+}

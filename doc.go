@@ -1,0 +1,41 @@
+// Package prefactor is a Go client for the Prefactor API's API-token
+// endpoints.
+//
+// Create a Client with NewClient (or NewClientFromEnv, which reads
+// PREFACTOR_API_TOKEN and PREFACTOR_API_URL), then use its services:
+//
+//	client, err := prefactor.NewClient(token)
+//	if err != nil {
+//		return err
+//	}
+//	page, err := client.APITokens.List(ctx, &prefactor.ListAPITokensOptions{PageSize: 50})
+//
+// All walks every page for a for-range loop:
+//
+//	for tok, err := range client.APITokens.All(ctx, nil) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(tok.ID, tok.Status)
+//	}
+//
+// # Errors
+//
+// An HTTP error status is an *APIError, found with errors.As, with the
+// API's code, message and field errors; errors.Is(err, ErrNotFound) holds
+// for the code not_found. Bad input is reported before anything is sent, as
+// an error matching ErrInvalidArgument. Every error names the operation and
+// none contains the bearer token.
+//
+// # Retries
+//
+// Requests that are safe to repeat are retried on transport errors, 429 and
+// 5xx (but 501), with exponential backoff and jitter, honouring the server's
+// Retry-After. See WithMaxRetries, WithRetryWait, WithRetryAfterLimit and
+// WithTimeout.
+//
+// # Testing
+//
+// The prefactortest package has an in-process fake of the API and httpmock
+// responders for tests of code that uses this package.
+package prefactor

@@ -1,0 +1,160 @@
+package prefactor
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrorCode is the machine-readable code of an API error. Codes the SDK does
+// not know yet are kept as the server sent them.
+type ErrorCode string
+
+// Error codes the API documents.
+const (
+	CodeBadRequest                ErrorCode = "bad_request"
+	CodeBadAuthToken              ErrorCode = "bad_authtoken"
+	CodeNotAuthenticated          ErrorCode = "not_authenticated"
+	CodeNotPermitted              ErrorCode = "not_permitted"
+	CodeNotImplemented            ErrorCode = "not_implemented"
+	CodeUnknown                   ErrorCode = "unknown"
+	CodeNotFound                  ErrorCode = "not_found"
+	CodeUnexpectedRefType         ErrorCode = "unexpected_ref_type"
+	CodeUnexpected                ErrorCode = "unexpected"
+	CodeInvalidAction             ErrorCode = "invalid_action"
+	CodeInvalidValue              ErrorCode = "invalid_value"
+	CodeRequiredValue             ErrorCode = "required_value"
+	CodeIdempotencyKeyAlreadyUsed ErrorCode = "idempotency_key_already_used"
+)
+
+// ErrNotFound matches, through errors.Is, every *APIError whose Code is
+// CodeNotFound.
+var ErrNotFound = errors.New("prefactor: not found")
+
+// ErrInvalidArgument matches, through errors.Is, every error the SDK returns
+// for bad input before it sends anything: options out of range, an empty
+// token, an unusable base URL.
+var ErrInvalidArgument = errors.New("prefactor: invalid argument")
+
+// ErrPaginationStalled matches, through errors.Is, the error an iterator
+// yields when the server's next_page_offset does not move past the offset
+// just requested. The iterator stops there instead of looping.
+var ErrPaginationStalled = errors.New("server pagination does not advance")
+
+// APIError is an HTTP error status from the API. The SDK returns one (wrapped
+// with the operation's name; use errors.As) for every response outside 2xx,
+// including the last response when retries are used up. It never holds the
+// bearer token.
+type APIError struct {
+	// StatusCode is the HTTP status, e.g. 404.
+	StatusCode int
+	// Code is the API's error code, or "" when the body was not the API's
+	// error JSON (an HTML page from a proxy, say).
+	Code ErrorCode
+	// Message is the API's message, or a short snippet (at most 200 bytes)
+	// of a body that was not the API's error JSON.
+	Message string
+	// Errors holds the API's per-field errors, when it sent them.
+	Errors map[string]any
+	// RetryAfter is the wait the server asked for in its Retry-After header,
+	// 0 when it sent none.
+	RetryAfter time.Duration
+	// Method and Path name the request: "GET", "/api/v1/api_token".
+	Method string
+	Path   string
+	// RequestID is the server's request ID header (X-Request-Id), when sent.
+	RequestID string
+	// Attempts is how many times the request was sent, retries included.
+	Attempts int
+}
+
+// Error reads "GET /api/v1/api_token: 404 not_found: token not found".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	if e.Method != "" || e.Path != "" {
+		b.WriteString(strings.TrimSpace(e.Method + " " + e.Path))
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, "%d", e.StatusCode)
+	if e.Code != "" {
+		b.WriteString(" ")
+		b.WriteString(string(e.Code))
+	} else if t := http.StatusText(e.StatusCode); t != "" {
+		b.WriteString(" ")
+		b.WriteString(t)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrNotFound and the error's Code is
+// CodeNotFound.
+func (e *APIError) Is(target error) bool {
+	return target == ErrNotFound && e.Code == CodeNotFound
+}
+
+const (
+	// maxErrorBody bounds how much of an error response is read.
+	maxErrorBody = 1 << 20
+	// maxSnippet bounds Message when the body is not the API's error JSON.
+	maxSnippet = 200
+)
+
+// errorBody is the API's error JSON.
+type errorBody struct {
+	Status  string         `json:"status"`
+	Code    ErrorCode      `json:"code"`
+	Message string         `json:"message"`
+	Errors  map[string]any `json:"errors"`
+}
+
+// newAPIError reads at most maxErrorBody bytes of resp's body and turns the
+// response into an *APIError. It does not close the body.
+func newAPIError(resp *http.Response) *APIError {
+	e := &APIError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id")}
+	if resp.Request != nil {
+		e.Method = resp.Request.Method
+		if resp.Request.URL != nil {
+			e.Path = resp.Request.URL.Path
+		}
+	}
+	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		e.RetryAfter = d
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var eb errorBody
+	if json.Unmarshal(body, &eb) == nil && (eb.Code != "" || eb.Status == "error") {
+		e.Code, e.Message, e.Errors = eb.Code, eb.Message, eb.Errors
+		return e
+	}
+	e.Message = snippet(body)
+	return e
+}
+
+// snippet returns at most maxSnippet bytes of body as one trimmed line, cut
+// on a rune boundary.
+func snippet(body []byte) string {
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(body[:min(len(body), 4*maxSnippet)]), "")), " ")
+	if len(s) <= maxSnippet {
+		return s
+	}
+	cut := maxSnippet
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}

@@ -1,0 +1,86 @@
+package prefactor
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// TokenStatus is the state of an API token. Values the SDK does not know yet
+// are kept as the server sent them.
+type TokenStatus string
+
+// Token statuses the API documents.
+const (
+	TokenStatusActive    TokenStatus = "active"
+	TokenStatusSuspended TokenStatus = "suspended"
+	TokenStatusRevoked   TokenStatus = "revoked"
+)
+
+// TokenScope says what an API token may act on. Values the SDK does not know
+// yet are kept as the server sent them.
+type TokenScope string
+
+// Token scopes the API documents.
+const (
+	TokenScopeAccount     TokenScope = "account"
+	TokenScopeEnvironment TokenScope = "environment"
+)
+
+// APIToken is the summary of one API token, as the list endpoint returns it.
+// It never holds the token's secret value.
+type APIToken struct {
+	// ID identifies the token, e.g. "013xrzp12g3nqk8n7f8f9jbg8d18q7tm".
+	ID string `json:"id"`
+	// Type is the resource type; always "api_token".
+	Type string `json:"type"`
+	// AccountID is the account the token belongs to.
+	AccountID string `json:"account_id"`
+	// CreatedByAdminUserID is the admin user who created the token, nil when
+	// the server sent null.
+	CreatedByAdminUserID *string `json:"created_by_admin_user_id"`
+	// EnvironmentID is the environment an environment-scoped token is bound
+	// to, nil when the server sent null.
+	EnvironmentID *string `json:"environment_id"`
+	// ExpiresAt is when the token stops working.
+	ExpiresAt time.Time `json:"expires_at"`
+	// InsertedAt is when the token was created.
+	InsertedAt time.Time `json:"inserted_at"`
+	// UpdatedAt is when the token was last changed.
+	UpdatedAt time.Time `json:"updated_at"`
+	// LastUsedAt is when the token last authenticated a request, nil when it
+	// never has.
+	LastUsedAt *time.Time `json:"last_used_at"`
+	// Status is the token's state: active, suspended or revoked.
+	Status TokenStatus `json:"status"`
+	// TokenScope is what the token may act on: the account or one environment.
+	TokenScope TokenScope `json:"token_scope"`
+}
+
+// Secret holds a credential. Printing it with fmt (any verb) or logging it
+// with log/slog gives a redacted form; only Reveal returns the value.
+type Secret string
+
+const redacted = "[REDACTED]"
+
+// Reveal returns the secret value. Call it only where the value must leave
+// the program, such as an Authorization header.
+func (s Secret) Reveal() string { return string(s) }
+
+// String returns a redacted form.
+func (s Secret) String() string { return redacted }
+
+// GoString returns a redacted form, for the %#v verb.
+func (s Secret) GoString() string { return `prefactor.Secret("` + redacted + `")` }
+
+// Format writes a redacted form for every fmt verb.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(s.GoString()))
+		return
+	}
+	_, _ = f.Write([]byte(redacted))
+}
+
+// LogValue makes log/slog record a redacted form.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
