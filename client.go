@@ -575,4 +575,3 @@ func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, retry int
 		slog.String("url", req.URL.Redacted()),
 		slog.Int("attempt", retry+1))
 }
-
