@@ -34,12 +34,12 @@ const (
 
 // ErrNotFound matches, through errors.Is, every *APIError whose Code is
 // CodeNotFound.
-var ErrNotFound = errors.New("prefactor: not found")
+var ErrNotFound = errors.New("not found")
 
 // ErrInvalidArgument matches, through errors.Is, every error the SDK returns
 // for bad input before it sends anything: options out of range, an empty
 // token, an unusable base URL.
-var ErrInvalidArgument = errors.New("prefactor: invalid argument")
+var ErrInvalidArgument = errors.New("invalid argument")
 
 // ErrPaginationStalled matches, through errors.Is, the error an iterator
 // yields when the server's next_page_offset does not move past the offset
