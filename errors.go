@@ -156,5 +156,5 @@ func snippet(body []byte) string {
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut]
+	return strings.TrimSpace(s[:cut])
 }

@@ -1,0 +1,235 @@
+package prefactor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+)
+
+func TestNewClientRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		token string
+		opts  []Option
+		want  string
+	}{
+		{"empty token", "", nil, "empty API token"},
+		{"blank token", "  ", nil, "empty API token"},
+		{"token with newline", "abc\ndef", nil, "line break"},
+		{"empty base URL", "t", []Option{WithBaseURL("")}, "empty URL"},
+		{"unparsable base URL", "t", []Option{WithBaseURL("https://exa mple.com/%zz")}, "base URL"},
+		{"relative base URL", "t", []Option{WithBaseURL("/api")}, "scheme must be https"},
+		{"ftp base URL", "t", []Option{WithBaseURL("ftp://example.com")}, "scheme must be https"},
+		{"no host", "t", []Option{WithBaseURL("https://")}, "no host"},
+		{"credentials in URL", "t", []Option{WithBaseURL("https://user:pw@example.com")}, "credentials"},
+		{"query in URL", "t", []Option{WithBaseURL("https://example.com/?a=b")}, "query"},
+		{"plain http off loopback", "t", []Option{WithBaseURL("http://api.example.com")}, "unencrypted"},
+		{"nil http client", "t", []Option{WithHTTPClient(nil)}, "nil *http.Client"},
+		{"negative retries", "t", []Option{WithMaxRetries(-1)}, "negative"},
+		{"min wait above max", "t", []Option{WithRetryWait(2*time.Second, time.Second)}, "min <= max"},
+		{"negative wait", "t", []Option{WithRetryWait(-time.Second, time.Second)}, "min <= max"},
+		{"zero timeout", "t", []Option{WithTimeout(0)}, "not positive"},
+		{"negative Retry-After limit", "t", []Option{WithRetryAfterLimit(-time.Second)}, "negative"},
+		{"nil logger", "t", []Option{WithLogger(nil)}, "nil *slog.Logger"},
+		{"user agent with newline", "t", []Option{WithUserAgent("a\r\nX-Evil: 1")}, "line break"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewClient(tt.token, tt.opts...)
+			if err == nil {
+				t.Fatalf("NewClient succeeded (%v), want error containing %q", c, tt.want)
+			}
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("error %q does not match ErrInvalidArgument", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "prefactor: new client: ") {
+				t.Errorf("error %q, want prefix %q and %q", err, "prefactor: new client: ", tt.want)
+			}
+		})
+	}
+}
+
+func TestNewClientAcceptsLoopbackHTTPAndOptIn(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:8080", "http://localhost", "http://[::1]:9/x", "https://api.example.com"} {
+		if _, err := NewClient("t", WithBaseURL(u)); err != nil {
+			t.Errorf("WithBaseURL(%q): %v", u, err)
+		}
+	}
+	if _, err := NewClient("t", WithBaseURL("http://proxy.internal:8080"), WithInsecureHTTP()); err != nil {
+		t.Errorf("WithInsecureHTTP: %v", err)
+	}
+}
+
+func TestNewClientFromEnv(t *testing.T) {
+	t.Setenv("PREFACTOR_API_TOKEN", "")
+	t.Setenv("PREFACTOR_API_URL", "")
+	if _, err := NewClientFromEnv(); err == nil || !strings.Contains(err.Error(), "PREFACTOR_API_TOKEN is not set") {
+		t.Fatalf("without a token: err = %v", err)
+	}
+
+	t.Setenv("PREFACTOR_API_TOKEN", "env-token")
+	c, err := NewClientFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.baseURL.String(); got != DefaultBaseURL+"/" {
+		t.Errorf("base URL = %q, want the default", got)
+	}
+
+	t.Setenv("PREFACTOR_API_URL", "https://eu.example.com/prefactor")
+	if c, err = NewClientFromEnv(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.baseURL.String(); got != "https://eu.example.com/prefactor/" {
+		t.Errorf("base URL from env = %q", got)
+	}
+	// An explicit option wins over the environment.
+	if c, err = NewClientFromEnv(WithBaseURL("https://other.example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.baseURL.String(); got != "https://other.example.com/" {
+		t.Errorf("base URL with option = %q", got)
+	}
+	if c.token.Reveal() != "env-token" {
+		t.Error("token not taken from PREFACTOR_API_TOKEN")
+	}
+}
+
+func TestRequestHeadersAndPathPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   []Option
+		wantUA string
+	}{
+		{"default", nil, "prefactor-go/" + Version},
+		{"with product", []Option{WithUserAgent("audit-bot/2.1")}, "prefactor-go/" + Version + " audit-bot/2.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				reply(w, 200, page(nil))
+			}, tc.opts...)
+			if _, err := c.APITokens.List(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			r := rec.get(0)
+			if r.Method != http.MethodGet || r.URL.Path != basePrefix+"/api/v1/api_token" {
+				t.Errorf("request = %s %s, want GET %s/api/v1/api_token", r.Method, r.URL.Path, basePrefix)
+			}
+			if got := r.Header.Get("Authorization"); got != "Bearer "+testToken {
+				t.Errorf("Authorization = %q", got)
+			}
+			if got := r.Header.Get("User-Agent"); got != tc.wantUA {
+				t.Errorf("User-Agent = %q, want %q", got, tc.wantUA)
+			}
+			if r.URL.RawQuery != "" {
+				t.Errorf("query = %q, want none for nil options", r.URL.RawQuery)
+			}
+		})
+	}
+}
+
+func TestWithHTTPClientSeesEveryAttempt(t *testing.T) {
+	// httpmock activated on the caller's client, before and after NewClient:
+	// the SDK must send every attempt, retries included, through it.
+	for _, activateFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("activate before NewClient=%v", activateFirst), func(t *testing.T) {
+			hc := &http.Client{}
+			if activateFirst {
+				httpmock.ActivateNonDefault(hc)
+			}
+			c, err := NewClient(testToken, WithHTTPClient(hc), WithRetryWait(time.Millisecond, time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !activateFirst {
+				httpmock.ActivateNonDefault(hc)
+			}
+			t.Cleanup(func() { httpmock.DeactivateAndReset() })
+			calls := 0
+			httpmock.RegisterResponder(http.MethodGet, DefaultBaseURL+"/api/v1/api_token",
+				func(r *http.Request) (*http.Response, error) {
+					calls++
+					if calls == 1 {
+						return httpmock.NewStringResponse(502, "bad gateway"), nil
+					}
+					return httpmock.NewStringResponse(200, page(nil, "t1")), nil
+				})
+			p, err := c.APITokens.List(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if calls != 2 || len(p.Items) != 1 || p.Items[0].ID != "t1" {
+				t.Errorf("calls = %d, items = %v; want 2 calls and token t1", calls, p.Items)
+			}
+		})
+	}
+}
+
+func TestMockTransport(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	mock.RegisterResponder(http.MethodGet, "https://gw.example.com/prefactor/api/v1/api_token",
+		httpmock.NewStringResponder(404, `{"status":"error","code":"not_found","message":"no such account"}`))
+	c, err := NewClient(testToken, WithBaseURL("https://gw.example.com/prefactor/"), WithHTTPClient(&http.Client{Transport: mock}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.APITokens.List(context.Background(), &ListAPITokensOptions{AccountID: "nope"})
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+	if mock.GetTotalCallCount() != 1 {
+		t.Errorf("calls = %d, want 1 (404 is never retried)", mock.GetTotalCallCount())
+	}
+}
+
+func TestClientNeverPrintsToken(t *testing.T) {
+	c, err := NewClient(testToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
+		noSecret(t, "fmt "+f+" of *Client", fmt.Sprintf(f, c))
+		noSecret(t, "fmt "+f+" of Client", fmt.Sprintf(f, *c))
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("client", "c", c, "v", *c)
+	noSecret(t, "slog", buf.String())
+	if !strings.Contains(buf.String(), "REDACTED") {
+		t.Errorf("slog output %s does not show the redacted token", buf.String())
+	}
+}
+
+func TestLoggingSilentByDefaultAndNeverShowsToken(t *testing.T) {
+	quiet, _ := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) { reply(w, 200, page(nil)) })
+	if quiet.logger.Enabled(context.Background(), slog.LevelError) {
+		t.Error("default logger is enabled; it must be silent")
+	}
+
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, _ := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 1 {
+			reply(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
+			return
+		}
+		reply(w, 200, page(nil))
+	}, WithLogger(logger))
+	if _, err := c.APITokens.List(context.Background(), &ListAPITokensOptions{AccountID: "acc1"}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	noSecret(t, "log", out)
+	for _, want := range []string{"sending request", "attempt=2", "retry=true", "reason=\"status 503\"", "account_id=acc1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
