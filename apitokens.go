@@ -5,8 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/google/go-querystring/query"
 )
 
 // APITokensService lists the account's API tokens: the /api/v1/api_token
@@ -36,6 +42,14 @@ type ListAPITokensOptions struct {
 	// key never hands back page one for a later page.
 	IdempotencyKey string `url:"idempotency_key,omitempty"`
 }
+
+// offsetParam is the query parameter of ListAPITokensOptions.Offset, read
+// from its url tag so that the tag stays the one place that names it.
+var offsetParam = func() string {
+	f, _ := reflect.TypeFor[ListAPITokensOptions]().FieldByName("Offset")
+	name, _, _ := strings.Cut(f.Tag.Get("url"), ",")
+	return name
+}()
 
 const (
 	maxPageSize          = 100
@@ -70,6 +84,11 @@ func (r *listAPITokensResponse) check() error {
 	if r.Summaries == nil {
 		return errors.New("no summaries in the response")
 	}
+	for i, t := range *r.Summaries {
+		if t == nil {
+			return fmt.Errorf("summaries[%d] is null", i)
+		}
+	}
 	return nil
 }
 
@@ -93,14 +112,15 @@ func (s *APITokensService) List(ctx context.Context, opts *ListAPITokensOptions)
 	return s.list(ctx, &o)
 }
 
-// list sends validated options.
-func (s *APITokensService) list(ctx context.Context, o *ListAPITokensOptions) (*Page[*APIToken], error) {
+// list sends a list request with query q: validated options, or their
+// url.Values.
+func (s *APITokensService) list(ctx context.Context, q any) (*Page[*APIToken], error) {
 	var resp listAPITokensResponse
 	err := s.client.do(ctx, &apiRequest{
 		op:         opListAPITokens,
 		method:     http.MethodGet,
 		path:       "api/v1/api_token",
-		query:      o,
+		query:      q,
 		idempotent: true,
 	}, &resp)
 	if err != nil {
@@ -125,23 +145,41 @@ func (s *APITokensService) list(ctx context.Context, o *ListAPITokensOptions) (*
 // of the loop sends no further request. opts is copied, never modified;
 // each range over the result starts again from the first page. The
 // idempotency key, if any, goes with the first page only.
-func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions) iter.Seq2[*APIToken, error] {
+//
+// iterOpts tune the walk: Concurrency(n) fetches up to n pages at once,
+// still yielding in order and each token once. By default pages are fetched
+// one after another.
+func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, iterOpts ...IterOption) iter.Seq2[*APIToken, error] {
 	var o ListAPITokensOptions
 	if opts != nil {
 		o = *opts
 	}
+	cfg := newIterConfig(iterOpts)
 	return func(yield func(*APIToken, error) bool) {
 		if err := o.validate(); err != nil {
 			yield(nil, invalidArgument(opListAPITokens, err))
 			return
 		}
-		pages := allPages(ctx, opListAPITokens, o.Offset, func(ctx context.Context, offset int, first bool) (*Page[*APIToken], error) {
-			page := o
-			page.Offset = offset
-			if !first {
-				page.IdempotencyKey = ""
+		// Pages after the first differ only in their offset: encode the rest
+		// once for the walk.
+		later := o
+		later.Offset, later.IdempotencyKey = 0, ""
+		base, err := query.Values(&later)
+		if err != nil {
+			yield(nil, invalidArgument(opListAPITokens, err))
+			return
+		}
+		pages := allPages(ctx, opListAPITokens, o.Offset, cfg, func(ctx context.Context, offset int, first bool) (*Page[*APIToken], error) {
+			if first {
+				page := o
+				page.Offset = offset
+				return s.list(ctx, &page)
 			}
-			return s.list(ctx, &page)
+			q := maps.Clone(base)
+			if offset != 0 {
+				q.Set(offsetParam, strconv.Itoa(offset))
+			}
+			return s.list(ctx, q)
 		})
 		pages(yield)
 	}

@@ -1,6 +1,7 @@
 package prefactor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-querystring/query"
@@ -477,10 +479,16 @@ func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
 	return nil
 }
 
-// endpoint resolves path against the base URL and adds the encoded query.
+// endpoint resolves path against the base URL and adds the query: opts
+// encoded with go-querystring, or, when opts is already url.Values (encoded
+// once for many requests), those.
 func (c *Client) endpoint(path string, opts any) (string, error) {
 	u := c.baseURL.JoinPath(path)
-	if opts != nil {
+	switch o := opts.(type) {
+	case nil:
+	case url.Values:
+		u.RawQuery = o.Encode()
+	default:
 		v, err := query.Values(opts)
 		if err != nil {
 			return "", err
@@ -503,7 +511,12 @@ func (c *Client) handleResponse(resp *http.Response, out envelope, state *callSt
 		return nil
 	}
 	body := &bodyReader{r: resp.Body, left: maxSuccessBody}
-	err := json.NewDecoder(body).Decode(out)
+	var err error
+	if fd, ok := out.(fastDecoder); ok {
+		err = decodeWhole(body, resp.ContentLength, fd)
+	} else {
+		err = json.NewDecoder(body).Decode(out)
+	}
 	switch {
 	case body.err != nil:
 		return &bodyReadError{err: body.err}
@@ -517,6 +530,38 @@ func (c *Client) handleResponse(resp *http.Response, out envelope, state *callSt
 	}
 	return nil
 }
+
+// decodeWhole reads the whole body into a pooled buffer and decodes it with
+// out's fast path, or with encoding/json when the fast path declines. Reading
+// first costs no extra memory: encoding/json's Decoder, too, holds the whole
+// value in its buffer before it decodes, but allocates that buffer anew for
+// every body. A read error is left in body.err for handleResponse.
+func decodeWhole(body *bodyReader, contentLength int64, out fastDecoder) error {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			buf.Reset()
+			bodyBuffers.Put(buf)
+		}
+	}()
+	if contentLength > 0 && contentLength <= maxSuccessBody {
+		// Room for the body and for the read that sees its end.
+		buf.Grow(int(contentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(body); err != nil {
+		return err
+	}
+	if out.decodeFast(buf.Bytes()) {
+		return nil
+	}
+	return json.NewDecoder(bytes.NewReader(buf.Bytes())).Decode(out)
+}
+
+// bodyBuffers holds the buffers decodeWhole reads bodies into. A buffer
+// that grew past maxPooledBody is left to the garbage collector.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBody = 1 << 20
 
 // ErrResponseTooLarge is returned (wrapped) when a success body exceeds the
 // client's 16 MiB limit; no real page comes near it.
@@ -570,6 +615,9 @@ func drainClose(body io.ReadCloser) {
 func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
 	state := stateOf(req.Context())
 	state.attempts = retry + 1
+	if !c.logger.Enabled(req.Context(), slog.LevelDebug) {
+		return // spare building the attributes
+	}
 	c.logger.DebugContext(req.Context(), "prefactor: sending request",
 		slog.String("method", req.Method),
 		slog.String("url", req.URL.Redacted()),

@@ -30,6 +30,9 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, "context done", ctxErr
 	}
+	if err == nil && resp != nil && resp.StatusCode < 300 {
+		return false, "success", nil
+	}
 	idempotent := stateOf(ctx).idempotent
 	var apiErr *APIError
 	var readErr *bodyReadError
@@ -74,6 +77,9 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 
 // checkRetry is retryablehttp's CheckRetry hook around retryDecision.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if err == nil && resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+		noteThrottled(ctx) // once per answer: a parallel walk sends fewer requests at once
+	}
 	retry, reason, stopErr := c.retryDecision(ctx, resp, err)
 	if retry || err != nil || resp == nil || resp.StatusCode >= 300 {
 		c.logger.DebugContext(ctx, "prefactor: retry decision",

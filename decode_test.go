@@ -1,0 +1,210 @@
+package prefactor
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// decodeBoth decodes body with the fast path and with encoding/json. fast
+// reports whether the fast path took the body; when it did, the two results
+// must be equal and encoding/json must have succeeded.
+func decodeBoth(t *testing.T, body []byte) (fast bool) {
+	t.Helper()
+	var got listAPITokensResponse
+	fast = got.decodeFast(body)
+	var want listAPITokensResponse
+	err := json.NewDecoder(bytes.NewReader(body)).Decode(&want)
+	if !fast {
+		if !reflect.DeepEqual(got, listAPITokensResponse{}) {
+			t.Fatalf("fast path declined %q but changed its output to %+v", body, got)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatalf("fast path took %q, which encoding/json rejects: %v", body, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("fast path and encoding/json disagree on %q:\nfast %s\njson %s", body, dump(got), dump(want))
+	}
+	return true
+}
+
+func dump(r listAPITokensResponse) string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// fastPathCases are bodies the fast path must take (true) or leave to
+// encoding/json (false).
+var fastPathCases = []struct {
+	name string
+	body string
+	fast bool
+}{
+	{"reference example", referenceExample, true},
+	{"empty list", `{"status":"success","summaries":[],"pagination":null,"sorting":null}`, true},
+	{"white space everywhere", " \n{ \"status\" : \"success\" ,\t\"summaries\" : [ { \"id\" : \"a\" } , {\"id\":\"b\"} ] }\r\n", true},
+	{"trailing data is ignored like encoding/json's Decoder", `{"status":"success","summaries":[]} trailing`, true},
+	{"unknown values of every kind", `{"x":[1,-2.5e+3,true,false,null,{"a":"\u00e9\n"}],"status":"success","summaries":[{"id":"a","y":{"z":[[]]}}]}`, true},
+	{"no summaries", `{"status":"success"}`, true},
+	{"empty object", `{}`, true},
+	{"unknown status kept", `{"status":"weird","summaries":[]}`, true},
+	{"pagination with nulls", `{"status":"success","summaries":[],"pagination":{"next_page_offset":null,"previous_page_offset":null,"item_count":-0}}`, true},
+	{"time with offset", `{"status":"success","summaries":[{"inserted_at":"2024-01-01T00:00:00+02:00","last_used_at":"2024-02-29T23:59:59.999999999-07:30"}]}`, true},
+	{"repeated value shares text", `{"status":"success","summaries":[{"account_id":"acc","id":"a"},{"account_id":"acc","id":"b"},{"account_id":"other","id":"c"}]}`, true},
+
+	{"escaped string", `{"status":"success","summaries":[{"id":"a\"b"}]}`, false},
+	{"non-ASCII string", `{"status":"success","summaries":[{"id":"é"}]}`, false},
+	{"case-insensitive key", `{"status":"success","summaries":[{"ID":"a"}]}`, false},
+	{"case-insensitive envelope key", `{"Status":"success","summaries":[]}`, false},
+	{"repeated key", `{"status":"success","summaries":[{"id":"a","id":"b"}]}`, false},
+	{"repeated summaries", `{"status":"success","summaries":[{"id":"a"}],"summaries":[]}`, false},
+	{"null token", `{"status":"success","summaries":[null]}`, false},
+	{"null string field", `{"status":"success","summaries":[{"id":null}]}`, false},
+	{"null time field", `{"status":"success","summaries":[{"expires_at":null}]}`, false},
+	{"null summaries", `{"status":"success","summaries":null}`, false},
+	{"float offset", `{"status":"success","summaries":[],"pagination":{"page_size":10.0}}`, false},
+	{"exponent offset", `{"status":"success","summaries":[],"pagination":{"page_size":1e1}}`, false},
+	{"huge offset", `{"status":"success","summaries":[],"pagination":{"page_size":99999999999999999999}}`, false},
+	{"leading zero", `{"status":"success","summaries":[],"pagination":{"page_size":01}}`, false},
+	{"bad time", `{"status":"success","summaries":[{"id":"x","expires_at":"yesterday"}]}`, false},
+	{"number for string", `{"status":"success","summaries":[{"id":5}]}`, false},
+	{"truncated", `{"status":"success","summaries":[`, false},
+	{"not JSON", `<html>hello</html>`, false},
+	{"empty", ``, false},
+	{"array", `[1,2]`, false},
+	{"bad skipped value", `{"x":[1,],"status":"success","summaries":[]}`, false},
+	{"bad escape in skipped value", `{"x":"\q","status":"success","summaries":[]}`, false},
+	{"control character", "{\"status\":\"success\",\"summaries\":[{\"id\":\"a\tb\"}]}", false},
+	{"deep nesting", `{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `,"summaries":[]}`, false},
+}
+
+func TestDecodeFastAgreesWithEncodingJSON(t *testing.T) {
+	for _, tc := range fastPathCases {
+		t.Run(tc.name, func(t *testing.T) {
+			if fast := decodeBoth(t, []byte(tc.body)); fast != tc.fast {
+				t.Errorf("fast path took the body: %v, want %v", fast, tc.fast)
+			}
+		})
+	}
+}
+
+func FuzzDecodeList(f *testing.F) {
+	for _, tc := range fastPathCases {
+		f.Add([]byte(tc.body))
+	}
+	f.Add(renderPages(f, 3).page(0))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		decodeBoth(t, body)
+	})
+}
+
+// TestDecodeFastCoversEveryField fills every field of the decoded types
+// through reflection, so a field added to APIToken, Pagination or Sorting
+// later fails here until the fast path decodes it.
+func TestDecodeFastCoversEveryField(t *testing.T) {
+	var tok APIToken
+	fill(t, reflect.ValueOf(&tok).Elem(), "tok")
+	var pag Pagination
+	fill(t, reflect.ValueOf(&pag).Elem(), "pag")
+	var srt Sorting
+	fill(t, reflect.ValueOf(&srt).Elem(), "srt")
+	items := []*APIToken{&tok, &tok}
+	body, err := json.Marshal(listAPITokensResponse{Status: "success", Summaries: &items, Pagination: &pag, Sorting: &srt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !decodeBoth(t, body) {
+		t.Fatalf("the fast path declines a body with every field set: %s", body)
+	}
+}
+
+// fill sets every field of the struct v to a distinct non-zero value.
+func fill(t *testing.T, v reflect.Value, prefix string) {
+	t.Helper()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		switch p := f.Addr().Interface().(type) {
+		case *time.Time:
+			*p = time.Date(2024, 1, 1+i, 2, 3, 4, 5000*i, time.UTC)
+		case **time.Time:
+			tm := time.Date(2025, 2, 1+i, 2, 3, 4, 0, time.UTC)
+			*p = &tm
+		case **string:
+			*p = &name
+		case *int:
+			*p = 1000 + i
+		case **int:
+			n := 2000 + i
+			*p = &n
+		default:
+			if f.Kind() != reflect.String {
+				t.Fatalf("field %s of %s has type %s, which this test cannot fill", v.Type().Field(i).Name, v.Type(), f.Type())
+			}
+			f.SetString(name)
+		}
+	}
+}
+
+// TestDecodeFastResultsOutliveThePool checks that a decoded page owns its
+// memory: decoding the next page through the same pooled scratch space
+// leaves it unchanged.
+func TestDecodeFastResultsOutliveThePool(t *testing.T) {
+	pages := renderPages(t, 300)
+	var first listAPITokensResponse
+	if !first.decodeFast(pages.page(0)) {
+		t.Fatal("fast path declined a rendered page")
+	}
+	snapshot, err := json.Marshal(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 1; k < 3; k++ {
+		var next listAPITokensResponse
+		if !next.decodeFast(pages.page(k)) {
+			t.Fatal("fast path declined a rendered page")
+		}
+	}
+	again, _ := json.Marshal(first)
+	if !bytes.Equal(snapshot, again) {
+		t.Errorf("first page changed after later pages were decoded")
+	}
+	for i, tok := range *first.Summaries {
+		want := benchToken(i)
+		if !reflect.DeepEqual(*tok, want) {
+			t.Fatalf("token %d = %+v, want %+v", i, *tok, want)
+		}
+	}
+}
+
+// TestDecodeFastAllocatesPerPage guards the point of the fast path: a page
+// of 100 tokens costs a handful of allocations, where encoding/json needs
+// about nine per token. The bound leaves room for the race detector, which
+// makes sync.Pool drop entries at random.
+func TestDecodeFastAllocatesPerPage(t *testing.T) {
+	body := renderPages(t, benchPageSize).page(0)
+	c, err := NewClient(testToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := bytes.NewReader(body)
+	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, ContentLength: int64(len(body)), Body: io.NopCloser(rd)}
+	allocs := testing.AllocsPerRun(50, func() {
+		rd.Reset(body)
+		var out listAPITokensResponse
+		if err := c.handleResponse(resp, &out, &callState{}); err != nil || len(*out.Summaries) != benchPageSize {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 40 {
+		t.Errorf("decoding a page of %d tokens took %.0f allocations, want at most 40", benchPageSize, allocs)
+	}
+}
