@@ -46,11 +46,11 @@ const (
 func (o *ListAPITokensOptions) validate() error {
 	switch {
 	case o.PageSize < 0 || o.PageSize > maxPageSize:
-		return fmt.Errorf("PageSize %d out of range: want 1..%d, or 0 for the server's default", o.PageSize, maxPageSize)
+		return fmt.Errorf("page size %d out of range: want 1..%d, or 0 for the server's default", o.PageSize, maxPageSize)
 	case o.Offset < 0:
-		return fmt.Errorf("Offset %d is negative", o.Offset)
+		return fmt.Errorf("offset %d is negative", o.Offset)
 	case utf8.RuneCountInString(o.IdempotencyKey) > maxIdempotencyKeyLen:
-		return fmt.Errorf("IdempotencyKey is %d characters long; the limit is %d", utf8.RuneCountInString(o.IdempotencyKey), maxIdempotencyKeyLen)
+		return fmt.Errorf("idempotency key is %d characters long; the limit is %d", utf8.RuneCountInString(o.IdempotencyKey), maxIdempotencyKeyLen)
 	}
 	return o.Sort.validate()
 }

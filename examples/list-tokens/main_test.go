@@ -157,7 +157,7 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 	}{
 		{"unsupported sort field", prefactortest.Token, []string{"-sort=title"}, []string{"invalid_value", "sorting", "HTTP 400"}},
 		{"wrong token", "not-the-token", nil, []string{"bad_authtoken", "HTTP 401"}},
-		{"page size out of range", prefactortest.Token, []string{"-page-size=500"}, []string{"PageSize 500"}},
+		{"page size out of range", prefactortest.Token, []string{"-page-size=500"}, []string{"500", "out of range"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
