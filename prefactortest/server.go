@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -168,20 +169,20 @@ func (s *Server) addTokens(tokens []prefactor.APIToken) {
 	}
 }
 
-// cloneToken copies t so that the store shares no memory with the caller.
+// cloneToken copies t so that the store shares no memory with the caller:
+// every pointer field (CreatedByAdminUserID, EnvironmentID, LastUsedAt and
+// any the type gains later) points at a copy of its value.
 func cloneToken(t prefactor.APIToken) prefactor.APIToken {
-	t.CreatedByAdminUserID = clonePtr(t.CreatedByAdminUserID)
-	t.EnvironmentID = clonePtr(t.EnvironmentID)
-	t.LastUsedAt = clonePtr(t.LastUsedAt)
-	return t
-}
-
-func clonePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
+	v := reflect.ValueOf(&t).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() == reflect.Pointer && !f.IsNil() && f.CanSet() {
+			c := reflect.New(f.Type().Elem())
+			c.Elem().Set(f.Elem())
+			f.Set(c)
+		}
 	}
-	v := *p
-	return &v
+	return t
 }
 
 // Request is one request the fake received, kept for assertions.

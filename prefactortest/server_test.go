@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/prefactortest"
@@ -350,8 +351,9 @@ func TestTokensAreCopied(t *testing.T) {
 	srv := prefactortest.NewServer(t, tokens...)
 	tokens[0].ID = "changed"
 	*tokens[1].CreatedByAdminUserID = "changed"
+	*tokens[1].LastUsedAt = time.Time{}
 	got := srv.Tokens()
-	if got[0].ID == "changed" || *got[1].CreatedByAdminUserID == "changed" {
+	if got[0].ID == "changed" || *got[1].CreatedByAdminUserID == "changed" || got[1].LastUsedAt.IsZero() {
 		t.Error("the server shares memory with the tokens it was given")
 	}
 	got[0].Status = "changed"
