@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -99,9 +100,10 @@ func start(tb testing.TB, tokens []prefactor.APIToken) (*Server, error) {
 	return s, nil
 }
 
-// routes registers the API's endpoints. Each handler runs after the
-// request was recorded, delayed, checked against injected faults and
-// authenticated.
+// routes registers the API's endpoints, keyed by method and path. Each
+// handler runs after the request was recorded, delayed, checked against
+// injected faults and authenticated; one that reads or changes the store
+// (s.tokens) holds s.mu while it does, and encodes its answer under it.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/api_token", s.handleList)
 }
@@ -198,12 +200,27 @@ type Request struct {
 // maxRecordedBody bounds how much of a request body is read and kept.
 const maxRecordedBody = 1 << 20
 
-// Requests returns the requests the server received so far, oldest first,
-// including those it refused or failed on purpose.
+// Requests returns copies of the requests the server received so far,
+// oldest first, including those it refused or failed on purpose.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		r.Query = cloneValues(r.Query)
+		r.Header = r.Header.Clone()
+		r.Body = bytes.Clone(r.Body)
+		out[i] = r
+	}
+	return out
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
 }
 
 // serve is the server's handler: record, wait, fail on purpose,

@@ -341,7 +341,9 @@ func TestRequestsAreRecorded(t *testing.T) {
 
 	// The returned slice is a copy.
 	reqs[0].Method = "CHANGED"
-	if srv.Requests()[0].Method != http.MethodGet {
+	reqs[0].Query.Set("account_id", "CHANGED")
+	reqs[0].Header.Set("Authorization", "CHANGED")
+	if again := srv.Requests()[0]; again.Method != http.MethodGet || again.Query.Get("account_id") != "acct-1" || again.Header.Get("Authorization") != bearer {
 		t.Error("Requests shares memory with the server")
 	}
 }
