@@ -3,6 +3,7 @@ package prefactortest
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -56,13 +57,7 @@ func errorReply(status int, code prefactor.ErrorCode, message string, fieldError
 // invalidValue answers 400 invalid_value with one error per field, and a
 // message that names them all.
 func invalidValue(fieldErrors map[string][]string) reply {
-	fields := slices.Sorted(func(yield func(string) bool) {
-		for f := range fieldErrors {
-			if !yield(f) {
-				return
-			}
-		}
-	})
+	fields := slices.Sorted(maps.Keys(fieldErrors))
 	parts := make([]string, len(fields))
 	for i, f := range fields {
 		parts[i] = f + " " + strings.Join(fieldErrors[f], ", ")
