@@ -118,8 +118,22 @@ func (s *Server) URL() string { return s.ts.URL }
 //
 // Client is meant for tests: if NewClient refuses an option, it fails the
 // test through tb.Fatal. A server from Start has no test to fail, so there
-// it panics; outside tests, call prefactor.NewClient with Token and URL.
+// it returns nil; outside tests, use NewClient, which returns the error.
 func (s *Server) Client(opts ...prefactor.Option) *prefactor.Client {
+	c, err := s.NewClient(opts...)
+	if err != nil {
+		if s.tb != nil {
+			s.tb.Helper()
+			s.tb.Fatalf("prefactortest: Server.Client: %v", err)
+		}
+		return nil
+	}
+	return c
+}
+
+// NewClient is Client with the error returned instead of failing the test:
+// it errs only when one of opts is refused by prefactor.NewClient.
+func (s *Server) NewClient(opts ...prefactor.Option) (*prefactor.Client, error) {
 	defaults := []prefactor.Option{
 		prefactor.WithBaseURL(s.URL()),
 		prefactor.WithHTTPClient(s.ts.Client()),
@@ -127,13 +141,9 @@ func (s *Server) Client(opts ...prefactor.Option) *prefactor.Client {
 	}
 	c, err := prefactor.NewClient(Token, append(defaults, opts...)...)
 	if err != nil {
-		if s.tb != nil {
-			s.tb.Helper()
-			s.tb.Fatalf("prefactortest: Server.Client: %v", err)
-		}
-		panic(fmt.Sprintf("prefactortest: Server.Client: %v", err))
+		return nil, fmt.Errorf("prefactortest: Server.NewClient: %w", err)
 	}
-	return c
+	return c, nil
 }
 
 // Close stops the server: requests waiting out SetLatency are answered at

@@ -3,6 +3,7 @@ package prefactortest_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -398,6 +399,23 @@ func TestStartAndClose(t *testing.T) {
 	srv.Close() // a second Close is harmless
 	if _, err := c.APITokens.List(context.Background(), nil); err == nil {
 		t.Fatal("List succeeded after Close")
+	}
+}
+
+func TestNewClientReportsBadOptions(t *testing.T) {
+	srv, err := prefactortest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := srv.NewClient(prefactor.WithMaxRetries(-1)); !errors.Is(err, prefactor.ErrInvalidArgument) {
+		t.Errorf("NewClient with a bad option: err = %v, want ErrInvalidArgument", err)
+	}
+	if c := srv.Client(prefactor.WithMaxRetries(-1)); c != nil {
+		t.Errorf("Client with a bad option on a Start server = %v, want nil", c)
+	}
+	if c, err := srv.NewClient(); c == nil || err != nil {
+		t.Errorf("NewClient() = %v, %v", c, err)
 	}
 }
 
