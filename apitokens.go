@@ -15,8 +15,18 @@ import (
 	"github.com/google/go-querystring/query"
 )
 
-// APITokensService lists the account's API tokens: the /api/v1/api_token
-// endpoints. Get it from Client.APITokens.
+// APITokensService lists, creates and manages the account's API tokens: the
+// /api/v1/api_token endpoints. Get it from Client.APITokens.
+//
+// The service moves a token through its states as follows, and refuses any
+// other move with an *APIError whose Code is CodeInvalidAction (the SDK does
+// not check states itself):
+//
+//	method    from                 to
+//	Suspend   active               suspended
+//	Activate  suspended            active
+//	Revoke    active or suspended  revoked (final)
+//	Delete    revoked              gone
 type APITokensService struct {
 	client *Client
 }

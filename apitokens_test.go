@@ -156,7 +156,8 @@ func TestListDecodesReferenceExample(t *testing.T) {
 			ID: "013xrzp12g3nqk8n7f8f9jbg8d18q7tn", Type: "api_token", AccountID: "013xrzp12g3nqk8ngskn1wtxgka5b0nf",
 			ExpiresAt:  time.Date(2025, 6, 30, 12, 30, 0, 123456000, time.UTC),
 			InsertedAt: time.Date(2023, 12, 31, 22, 0, 0, 0, time.UTC), UpdatedAt: day,
-			Status: "quarantined", TokenScope: "agent_deployment",
+			Status: "quarantined", TokenScope: TokenScopeAgentDeployment,
+			AgentDeploymentID: ptr("013xrzp12g3nqk8nagentdeploy0001"),
 		},
 	}
 	if len(p.Items) != len(want) {

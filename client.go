@@ -49,7 +49,7 @@ const (
 // Printing a Client with fmt or logging it with log/slog never shows the
 // bearer token.
 type Client struct {
-	// APITokens lists the account's API tokens.
+	// APITokens lists, creates and manages the account's API tokens.
 	APITokens *APITokensService
 
 	token           Secret
@@ -398,7 +398,7 @@ func checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.R
 type apiRequest struct {
 	op     string // operation name for errors, e.g. "list API tokens"
 	method string
-	path   string // relative to the base URL, e.g. "api/v1/api_token"
+	path   string // relative to the base URL and escaped: "api/v1/api_token/" + url.PathEscape(id)
 	query  any    // encoded with go-querystring; nil for none
 	body   any    // sent as JSON; nil for none
 	// idempotent marks a request that is safe to send twice: a GET, or a

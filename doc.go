@@ -19,6 +19,13 @@
 //		fmt.Println(tok.ID, tok.Status)
 //	}
 //
+// Get, Create, Suspend, Activate, Revoke and Delete manage single tokens;
+// the value of a created token is a Secret, redacted when printed:
+//
+//	created, err := client.APITokens.Create(ctx, &prefactor.CreateAPITokenRequest{
+//		TokenScope: prefactor.TokenScopeAccount,
+//	})
+//
 // # Errors
 //
 // An HTTP error status is an *APIError, found with errors.As, with the
@@ -31,7 +38,9 @@
 //
 // Requests that are safe to repeat are retried on transport errors, 429 and
 // 5xx (but 501), with exponential backoff and jitter, honouring the server's
-// Retry-After. See WithMaxRetries, WithRetryWait, WithRetryAfterLimit and
+// Retry-After. GETs are safe to repeat; so are the calls that change
+// something, because each carries an idempotency key (WithIdempotencyKey,
+// or a random one) that every attempt repeats, so the server acts once. See WithMaxRetries, WithRetryWait, WithRetryAfterLimit and
 // WithTimeout.
 //
 // # Testing

@@ -64,7 +64,8 @@ type APIError struct {
 	// RetryAfter is the wait the server asked for in its Retry-After header,
 	// 0 when it sent none.
 	RetryAfter time.Duration
-	// Method and Path name the request: "GET", "/api/v1/api_token".
+	// Method and Path name the request: "GET", "/api/v1/api_token". Path is
+	// in escaped form, as sent: an ID "a/b" shows as "a%2Fb".
 	Method string
 	Path   string
 	// RequestID is the server's request ID header (X-Request-Id), when sent.
@@ -129,7 +130,7 @@ func newAPIError(resp *http.Response) *APIError {
 	if resp.Request != nil {
 		e.Method = resp.Request.Method
 		if resp.Request.URL != nil {
-			e.Path = resp.Request.URL.Path
+			e.Path = resp.Request.URL.EscapedPath()
 		}
 	}
 	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {

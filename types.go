@@ -23,8 +23,9 @@ type TokenScope string
 
 // Token scopes the API documents.
 const (
-	TokenScopeAccount     TokenScope = "account"
-	TokenScopeEnvironment TokenScope = "environment"
+	TokenScopeAccount         TokenScope = "account"
+	TokenScopeEnvironment     TokenScope = "environment"
+	TokenScopeAgentDeployment TokenScope = "agent_deployment"
 )
 
 // APIToken is the summary of one API token, as the list endpoint returns it.
@@ -53,12 +54,29 @@ type APIToken struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 	// Status is the token's state: active, suspended or revoked.
 	Status TokenStatus `json:"status"`
-	// TokenScope is what the token may act on: the account or one environment.
+	// TokenScope is what the token may act on: the account, one
+	// environment or one agent deployment.
 	TokenScope TokenScope `json:"token_scope"`
+	// AgentDeploymentID is the agent deployment an agent_deployment-scoped
+	// token is bound to, nil when the server sent null or nothing.
+	AgentDeploymentID *string `json:"agent_deployment_id"`
 }
 
-// Secret holds a credential. Printing it with fmt (any verb) or logging it
-// with log/slog gives a redacted form; only Reveal returns the value.
+// CreatedAPIToken is a token just made by APITokensService.Create: its
+// summary and, once only, its value.
+//
+// Printing it with fmt or logging it with log/slog, or encoding it with
+// encoding/json, shows Token redacted; call Token.Reveal for the value.
+type CreatedAPIToken struct {
+	APIToken
+	// Token is the value to authenticate with. The API shows it in the
+	// create response only; store it now, it cannot be read back later.
+	Token Secret `json:"token"`
+}
+
+// Secret holds a credential. Printing it with fmt (any verb), logging it
+// with log/slog or encoding it with encoding/json gives a redacted form,
+// also as a field of a larger value; only Reveal returns the value.
 type Secret string
 
 const redacted = "[REDACTED]"
@@ -84,3 +102,8 @@ func (s Secret) Format(f fmt.State, verb rune) {
 
 // LogValue makes log/slog record a redacted form.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON encodes a redacted form. log/slog's JSON handler encodes a
+// struct with encoding/json, so without it a Secret inside a logged struct
+// would print in clear. Decoding a JSON string into a Secret is unaffected.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }

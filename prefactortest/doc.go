@@ -1,0 +1,34 @@
+// Package prefactortest helps test code that uses prefactor-go, without the
+// network and without a real API token. It offers three ways to stand in
+// for the API, from the most faithful to the most direct.
+//
+// # A fake API server
+//
+// NewServer starts an in-process fake of the API (an httptest server) that
+// authenticates, filters, sorts and paginates like the real service, fails
+// on purpose (Server.FailNext, Server.SetLatency) and records what it
+// received (Server.Requests). Server.Client returns a client pointed at it:
+//
+//	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(30)...)
+//	client := srv.Client()
+//
+// # httpmock on a transport of its own
+//
+// ListResponder and ErrorResponder answer like the fake server, through an
+// httpmock.MockTransport given to prefactor.WithHTTPClient:
+//
+//	mock := httpmock.NewMockTransport()
+//	mock.RegisterResponder(http.MethodGet, "/api/v1/api_token", prefactortest.ListResponder(tokens))
+//	client, err := prefactor.NewClient("test", prefactor.WithHTTPClient(&http.Client{Transport: mock}))
+//
+// # httpmock on your own client
+//
+// The same responders work on the *http.Client your code already passes to
+// prefactor.WithHTTPClient, after httpmock.ActivateNonDefault(hc).
+//
+// # Sample data and demos
+//
+// FakeTokens makes realistic, deterministic tokens to seed any of these.
+// Start runs the fake server outside tests, as the examples do when no API
+// token is set.
+package prefactortest

@@ -1,0 +1,122 @@
+package prefactortest_test
+
+// These tests are written as a user of prefactor-go would write them: the
+// code under test (staleTokens, app) only knows the SDK, and each test
+// stands in for the API in at most three lines, marked "mock".
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+	"github.com/prefactor-sdk/prefactor-go/prefactortest"
+)
+
+// staleTokens is downstream code: the IDs of active tokens not used since
+// cutoff (never-used ones count when created before it).
+func staleTokens(ctx context.Context, c *prefactor.Client, cutoff time.Time) ([]string, error) {
+	var stale []string
+	for tok, err := range c.APITokens.All(ctx, &prefactor.ListAPITokensOptions{PageSize: 20}) {
+		if err != nil {
+			return nil, err
+		}
+		last := tok.InsertedAt
+		if tok.LastUsedAt != nil {
+			last = *tok.LastUsedAt
+		}
+		if tok.Status == prefactor.TokenStatusActive && last.Before(cutoff) {
+			stale = append(stale, tok.ID)
+		}
+	}
+	return stale, nil
+}
+
+// app is downstream code that owns its *http.Client.
+type app struct{ hc *http.Client }
+
+func (a *app) stale(ctx context.Context, cutoff time.Time) ([]string, error) {
+	c, err := prefactor.NewClient("app-token", prefactor.WithHTTPClient(a.hc), prefactor.WithMaxRetries(0))
+	if err != nil {
+		return nil, err
+	}
+	return staleTokens(ctx, c, cutoff)
+}
+
+var (
+	downstreamTokens = prefactortest.FakeTokens(50)
+	cutoff           = prefactortest.ReferenceTime().AddDate(0, 0, -90)
+)
+
+// wantStale computes the expected answer independently of staleTokens.
+func wantStale() []string {
+	var ids []string
+	for _, tok := range downstreamTokens {
+		if tok.Status != prefactor.TokenStatusActive {
+			continue
+		}
+		if (tok.LastUsedAt == nil && tok.InsertedAt.Before(cutoff)) || (tok.LastUsedAt != nil && tok.LastUsedAt.Before(cutoff)) {
+			ids = append(ids, tok.ID)
+		}
+	}
+	return ids
+}
+
+func TestDownstreamWithFakeServer(t *testing.T) {
+	srv := prefactortest.NewServer(t, downstreamTokens...) // mock
+	got, err := staleTokens(context.Background(), srv.Client(), cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := wantStale(); len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("stale %v, want %v", got, want)
+	}
+	if n := len(srv.Requests()); n != 3 {
+		t.Errorf("%d requests, want 3 pages of 20", n)
+	}
+}
+
+func TestDownstreamWithMockTransport(t *testing.T) {
+	mock := httpmock.NewMockTransport()                                                                        // mock
+	mock.RegisterResponder(http.MethodGet, "/api/v1/api_token", prefactortest.ListResponder(downstreamTokens)) // mock
+	client, err := prefactor.NewClient("test", prefactor.WithHTTPClient(&http.Client{Transport: mock}))        // mock
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := staleTokens(context.Background(), client, cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := wantStale(); !slices.Equal(got, want) {
+		t.Errorf("stale %v, want %v", got, want)
+	}
+}
+
+func TestDownstreamWithActivateNonDefault(t *testing.T) {
+	a := &app{hc: &http.Client{}}
+	httpmock.ActivateNonDefault(a.hc)                                                                                                                                   // mock
+	t.Cleanup(httpmock.DeactivateAndReset)                                                                                                                              // mock
+	httpmock.RegisterResponder(http.MethodGet, "/api/v1/api_token", prefactortest.ErrorResponder(http.StatusUnauthorized, prefactor.CodeBadAuthToken, "token revoked")) // mock
+
+	_, err := a.stale(context.Background(), cutoff)
+	var apiErr *prefactor.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != prefactor.CodeBadAuthToken || apiErr.Message != "token revoked" {
+		t.Fatalf("got %v, want the API's bad_authtoken", err)
+	}
+
+	httpmock.RegisterResponder(http.MethodGet, "/api/v1/api_token", prefactortest.ListResponder(downstreamTokens))
+	got, err := a.stale(context.Background(), cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := wantStale(); !slices.Equal(got, want) {
+		t.Errorf("stale %v, want %v", got, want)
+	}
+	if n := httpmock.GetTotalCallCount(); n != 4 {
+		t.Errorf("%d calls through the activated client, want 4", n)
+	}
+}

@@ -1,0 +1,149 @@
+package prefactortest
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+)
+
+// Fault is an answer the fake server gives instead of its normal one, to
+// test how code copes with failures; see Server.FailNext. The zero Fault is
+// a 500 with the API's error JSON.
+type Fault struct {
+	// Status is the HTTP status; 0 means 500.
+	Status int
+	// Code is the error code in the body; "" picks the usual one for
+	// Status: bad_request (400), not_authenticated (401), not_permitted
+	// (403), not_found (404), invalid_value (422), not_implemented (501),
+	// else unexpected.
+	Code prefactor.ErrorCode
+	// Message is the error message; "" means the status text
+	// ("Service Unavailable").
+	Message string
+	// RetryAfter, when positive, is sent as a Retry-After header in whole
+	// seconds, rounded up. The client waits it out for real (up to its
+	// WithRetryAfterLimit), so keep it short in tests, or send
+	// "Retry-After: 0" through Header.
+	RetryAfter time.Duration
+	// Header holds extra response headers, such as X-Request-Id.
+	Header http.Header
+	// Body, when not empty, is sent as it is instead of the error JSON —
+	// an HTML page from a proxy, say, or with Status 200 a malformed
+	// success body. Its Content-Type is text/plain unless Header sets one.
+	Body string
+	// Disconnect closes the connection without answering, like a server
+	// that crashed or a network that dropped. The other fields are unused.
+	Disconnect bool
+}
+
+// pendingFault is a Fault still to be served left more times.
+type pendingFault struct {
+	fault Fault
+	left  int
+}
+
+// FailNext makes the next n requests (of any route, authenticated or not)
+// get f instead of their normal answer. Calls queue up: FailNext(2, a)
+// then FailNext(1, b) fails two requests with a, then one with b. n <= 0
+// does nothing. Each failed request still appears in Requests.
+func (s *Server) FailNext(n int, f Fault) {
+	if n <= 0 {
+		return
+	}
+	f.Header = f.Header.Clone()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, pendingFault{fault: f, left: n})
+}
+
+// SetLatency delays every later answer, faults included, by d; 0 removes
+// the delay. A request whose context ends while it waits gets no answer;
+// Close answers waiting ones with 503 at once.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = max(d, 0)
+}
+
+// takeFault returns the fault the current request gets, if any. The
+// caller holds s.mu.
+func (s *Server) takeFault() (Fault, bool) {
+	if len(s.faults) == 0 {
+		return Fault{}, false
+	}
+	p := &s.faults[0]
+	f := p.fault
+	if p.left--; p.left == 0 {
+		s.faults = s.faults[1:]
+	}
+	return f, true
+}
+
+// defaultFaultCodes is the code a Fault without one carries.
+var defaultFaultCodes = map[int]prefactor.ErrorCode{
+	http.StatusBadRequest:          prefactor.CodeBadRequest,
+	http.StatusUnauthorized:        prefactor.CodeNotAuthenticated,
+	http.StatusForbidden:           prefactor.CodeNotPermitted,
+	http.StatusNotFound:            prefactor.CodeNotFound,
+	http.StatusUnprocessableEntity: prefactor.CodeInvalidValue,
+	http.StatusNotImplemented:      prefactor.CodeNotImplemented,
+}
+
+// serve answers with the fault.
+func (f Fault) serve(w http.ResponseWriter) {
+	if f.Disconnect {
+		hangUp(w)
+		return
+	}
+	status := f.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	header := f.Header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	if f.RetryAfter > 0 {
+		secs := (f.RetryAfter + time.Second - 1) / time.Second
+		header.Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+	}
+	if f.Body != "" {
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		if w.Header().Get("Content-Type") == "" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(f.Body))
+		return
+	}
+	code := f.Code
+	if code == "" {
+		code = defaultFaultCodes[status]
+		if code == "" {
+			code = prefactor.CodeUnexpected
+		}
+	}
+	msg := f.Message
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	rep := errorReply(status, code, msg, nil)
+	rep.header = header
+	writeReply(w, rep)
+}
+
+// hangUp closes the connection under w without writing a response.
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// Not hijackable (HTTP/2): aborting the handler resets the stream.
+	panic(http.ErrAbortHandler)
+}

@@ -1,0 +1,246 @@
+package prefactortest_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+	"github.com/prefactor-sdk/prefactor-go/prefactortest"
+)
+
+func TestFailNext(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("status, code and message reach the caller", func(t *testing.T) {
+		srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusForbidden, Code: prefactor.CodeNotPermitted, Message: "no access to this account"})
+		_, err := srv.Client().APITokens.List(ctx, nil)
+		e := apiError(t, err)
+		if e.StatusCode != http.StatusForbidden || e.Code != prefactor.CodeNotPermitted || e.Message != "no access to this account" {
+			t.Errorf("got %+v", e)
+		}
+		if _, err := srv.Client().APITokens.List(ctx, nil); err != nil {
+			t.Errorf("the request after the fault failed: %v", err)
+		}
+	})
+
+	t.Run("defaults", func(t *testing.T) {
+		srv := prefactortest.NewServer(t)
+		srv.FailNext(1, prefactortest.Fault{})
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusNotFound})
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusTooManyRequests})
+		for _, want := range []struct {
+			status int
+			code   string
+			msg    string
+		}{
+			{500, "unexpected", "Internal Server Error"},
+			{404, "not_found", "Not Found"},
+			{429, "unexpected", "Too Many Requests"},
+		} {
+			e := decodeError(t, get(t, srv, "", bearer), want.status)
+			if e.Code != want.code || e.Message != want.msg {
+				t.Errorf("status %d: got %+v", want.status, e)
+			}
+		}
+	})
+
+	t.Run("next n, then normal; retries see them", func(t *testing.T) {
+		srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+		srv.FailNext(2, prefactortest.Fault{Status: http.StatusServiceUnavailable})
+		page, err := srv.Client().APITokens.List(ctx, nil) // 3 retries by default
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != 3 || len(srv.Requests()) != 3 {
+			t.Errorf("%d items after %d requests; want 3 after 3", len(page.Items), len(srv.Requests()))
+		}
+	})
+
+	t.Run("more failures than retries", func(t *testing.T) {
+		srv := prefactortest.NewServer(t)
+		srv.FailNext(5, prefactortest.Fault{Status: http.StatusBadGateway})
+		_, err := srv.Client(prefactor.WithMaxRetries(2)).APITokens.List(ctx, nil)
+		e := apiError(t, err)
+		if e.StatusCode != http.StatusBadGateway || e.Attempts != 3 {
+			t.Errorf("got %+v, want 502 after 3 attempts", e)
+		}
+		// Two of the five faults are left.
+		for range 2 {
+			decodeError(t, get(t, srv, "", bearer), http.StatusBadGateway)
+		}
+		decodeList(t, get(t, srv, "", bearer))
+	})
+
+	t.Run("faults queue in order", func(t *testing.T) {
+		srv := prefactortest.NewServer(t)
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusBadRequest})
+		srv.FailNext(2, prefactortest.Fault{Status: http.StatusConflict})
+		srv.FailNext(0, prefactortest.Fault{Status: http.StatusTeapot}) // does nothing
+		for _, want := range []int{400, 409, 409, 200} {
+			if got := get(t, srv, "", bearer).status; got != want {
+				t.Errorf("status %d, want %d", got, want)
+			}
+		}
+	})
+
+	t.Run("before authentication", func(t *testing.T) {
+		srv := prefactortest.NewServer(t)
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusServiceUnavailable})
+		decodeError(t, get(t, srv, "", ""), http.StatusServiceUnavailable)
+		if n := len(srv.Requests()); n != 1 {
+			t.Errorf("%d requests recorded, want 1", n)
+		}
+	})
+}
+
+func TestFaultRetryAfter(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("header in whole seconds, rounded up", func(t *testing.T) {
+		srv := prefactortest.NewServer(t)
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 1500 * time.Millisecond})
+		a := get(t, srv, "", bearer)
+		decodeError(t, a, http.StatusTooManyRequests)
+		if got := a.header.Get("Retry-After"); got != "2" {
+			t.Errorf("Retry-After %q, want 2", got)
+		}
+	})
+
+	t.Run("reaches APIError", func(t *testing.T) {
+		srv := prefactortest.NewServer(t)
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 90 * time.Second})
+		_, err := srv.Client().APITokens.List(ctx, nil) // 90 s is over the client's 60 s limit: no wait
+		e := apiError(t, err)
+		if e.StatusCode != http.StatusTooManyRequests || e.RetryAfter != 90*time.Second {
+			t.Errorf("got %+v, want 429 with RetryAfter 90s", e)
+		}
+		if n := len(srv.Requests()); n != 1 {
+			t.Errorf("%d requests, want 1", n)
+		}
+	})
+
+	t.Run("through Header, honoured by retries", func(t *testing.T) {
+		srv := prefactortest.NewServer(t, prefactortest.FakeTokens(2)...)
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"0"}, "X-Request-Id": {"req-1"}}})
+		a := get(t, srv, "", bearer)
+		if a.header.Get("Retry-After") != "0" || a.header.Get("X-Request-Id") != "req-1" {
+			t.Errorf("headers %v", a.header)
+		}
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"0"}}})
+		page, err := srv.Client().APITokens.List(ctx, nil)
+		if err != nil || len(page.Items) != 2 {
+			t.Fatalf("List after one 503: %v", err)
+		}
+	})
+}
+
+func TestFaultBody(t *testing.T) {
+	ctx := context.Background()
+	srv := prefactortest.NewServer(t)
+
+	srv.FailNext(1, prefactortest.Fault{Status: http.StatusBadGateway, Body: "<html><h1>502 Bad Gateway</h1></html>", Header: http.Header{"Content-Type": {"text/html"}}})
+	_, err := srv.Client(prefactor.WithMaxRetries(0)).APITokens.List(ctx, nil)
+	e := apiError(t, err)
+	if e.StatusCode != http.StatusBadGateway || e.Code != "" || !strings.Contains(e.Message, "502 Bad Gateway") {
+		t.Errorf("got %+v", e)
+	}
+
+	srv.FailNext(1, prefactortest.Fault{Status: http.StatusOK, Body: `{"status":"success","summ`})
+	_, err = srv.Client().APITokens.List(ctx, nil)
+	var ae *prefactor.APIError
+	if err == nil || errors.As(err, &ae) {
+		t.Errorf("malformed 200: got %v, want a decoding error", err)
+	}
+
+	srv.FailNext(1, prefactortest.Fault{Status: http.StatusInternalServerError, Body: "oops"})
+	if a := get(t, srv, "", bearer); a.header.Get("Content-Type") != "text/plain; charset=utf-8" || string(a.body) != "oops" {
+		t.Errorf("got %q, %q", a.header.Get("Content-Type"), a.body)
+	}
+}
+
+func TestFaultDisconnect(t *testing.T) {
+	ctx := context.Background()
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(2)...)
+
+	srv.FailNext(1, prefactortest.Fault{Disconnect: true})
+	_, err := srv.Client(prefactor.WithMaxRetries(0)).APITokens.List(ctx, nil)
+	var ae *prefactor.APIError
+	if err == nil || errors.As(err, &ae) {
+		t.Fatalf("got %v, want a transport error", err)
+	}
+
+	srv.FailNext(1, prefactortest.Fault{Disconnect: true})
+	page, err := srv.Client().APITokens.List(ctx, nil)
+	if err != nil || len(page.Items) != 2 {
+		t.Fatalf("a retried GET after a dropped connection: %v", err)
+	}
+	if n := len(srv.Requests()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+}
+
+func TestSetLatency(t *testing.T) {
+	ctx := context.Background()
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(2)...)
+
+	t.Run("delays answers", func(t *testing.T) {
+		const d = 40 * time.Millisecond
+		srv.SetLatency(d)
+		defer srv.SetLatency(0)
+		start := time.Now()
+		if _, err := srv.Client().APITokens.List(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took < d {
+			t.Errorf("answered after %s, want at least %s", took, d)
+		}
+	})
+
+	t.Run("client timeout", func(t *testing.T) {
+		srv.SetLatency(time.Hour)
+		defer srv.SetLatency(0)
+		_, err := srv.Client(prefactor.WithTimeout(20*time.Millisecond), prefactor.WithMaxRetries(0)).APITokens.List(ctx, nil)
+		if err == nil {
+			t.Fatal("no error from a request that outlived its timeout")
+		}
+	})
+
+	t.Run("removed", func(t *testing.T) {
+		srv.SetLatency(time.Hour)
+		srv.SetLatency(0)
+		if _, err := srv.Client(prefactor.WithTimeout(5*time.Second)).APITokens.List(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("Close does not wait it out", func(t *testing.T) {
+		srv, err := prefactortest.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.SetLatency(time.Hour)
+		status := make(chan int, 1)
+		go func() {
+			resp, err := http.Get(srv.URL() + listPath)
+			if err != nil {
+				status <- 0
+				return
+			}
+			resp.Body.Close()
+			status <- resp.StatusCode
+		}()
+		for len(srv.Requests()) == 0 { // until the request is in
+			runtime.Gosched()
+		}
+		srv.Close()
+		if got := <-status; got != http.StatusServiceUnavailable {
+			t.Errorf("status %d, want 503 at once", got)
+		}
+	})
+}

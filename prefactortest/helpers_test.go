@@ -1,0 +1,177 @@
+package prefactortest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+	"github.com/prefactor-sdk/prefactor-go/prefactortest"
+)
+
+// listPath is the list endpoint.
+const listPath = "/api/v1/api_token"
+
+// answer is a raw HTTP answer of the fake.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// get sends GET listPath?rawQuery to srv with the Authorization header auth
+// ("" sends none) and returns the raw answer.
+func get(t *testing.T, srv *prefactortest.Server, rawQuery, auth string) answer {
+	t.Helper()
+	return send(t, srv, http.MethodGet, listPath+"?"+rawQuery, auth)
+}
+
+func send(t *testing.T, srv *prefactortest.Server, method, target, auth string) answer {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, srv.URL()+target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// bearer is the Authorization header the fake accepts.
+const bearer = "Bearer " + prefactortest.Token
+
+// wireList is the list success JSON, decoded strictly enough to tell null
+// from absent.
+type wireList struct {
+	Status     string                     `json:"status"`
+	Summaries  []prefactor.APIToken       `json:"summaries"`
+	Pagination map[string]json.RawMessage `json:"pagination"`
+	Sorting    json.RawMessage            `json:"sorting"`
+
+	page prefactor.Pagination       // Pagination decoded
+	all  map[string]json.RawMessage // every top-level key
+}
+
+// wireError is the API's error JSON.
+type wireError struct {
+	Status  string              `json:"status"`
+	Code    string              `json:"code"`
+	Message string              `json:"message"`
+	Errors  map[string][]string `json:"errors"`
+}
+
+// decodeList decodes a 200 list answer and checks its envelope.
+func decodeList(t *testing.T, a answer) wireList {
+	t.Helper()
+	if a.status != http.StatusOK {
+		t.Fatalf("status %d, want 200; body %s", a.status, a.body)
+	}
+	if ct := a.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	var l wireList
+	if err := json.Unmarshal(a.body, &l); err != nil {
+		t.Fatalf("decoding %s: %v", a.body, err)
+	}
+	if err := json.Unmarshal(a.body, &l.all); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"status", "summaries", "pagination", "sorting"} {
+		if _, ok := l.all[k]; !ok {
+			t.Errorf("body has no %q: %s", k, a.body)
+		}
+	}
+	if l.Status != "success" {
+		t.Errorf("status %q, want success", l.Status)
+	}
+	if l.Summaries == nil {
+		t.Errorf("summaries is null or missing: %s", a.body)
+	}
+	raw, _ := json.Marshal(l.Pagination)
+	if err := json.Unmarshal(raw, &l.page); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// decodeError decodes an error answer with the given status.
+func decodeError(t *testing.T, a answer, status int) wireError {
+	t.Helper()
+	if a.status != status {
+		t.Fatalf("status %d, want %d; body %s", a.status, status, a.body)
+	}
+	var e wireError
+	dec := json.NewDecoder(bytes.NewReader(a.body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		t.Fatalf("decoding %s: %v", a.body, err)
+	}
+	if e.Status != "error" || e.Code == "" || e.Message == "" {
+		t.Errorf("error body %s lacks status, code or message", a.body)
+	}
+	return e
+}
+
+// apiError returns the *APIError in err, failing the test if there is none.
+func apiError(t *testing.T, err error) *prefactor.APIError {
+	t.Helper()
+	var e *prefactor.APIError
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v (%T) is not an *APIError", err, err)
+	}
+	return e
+}
+
+// ids returns the tokens' IDs.
+func ids[T prefactor.APIToken | *prefactor.APIToken](tokens []T) []string {
+	out := make([]string, len(tokens))
+	for i, t := range tokens {
+		switch v := any(t).(type) {
+		case prefactor.APIToken:
+			out[i] = v.ID
+		case *prefactor.APIToken:
+			out[i] = v.ID
+		}
+	}
+	return out
+}
+
+// collect ranges over all tokens and returns them, or the first error.
+func collect(ctx context.Context, c *prefactor.Client, opts *prefactor.ListAPITokensOptions) ([]*prefactor.APIToken, error) {
+	var out []*prefactor.APIToken
+	for tok, err := range c.APITokens.All(ctx, opts) {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, tok)
+	}
+	return out, nil
+}
+
+// sameJSON reports whether a and b encode to the same JSON.
+func sameJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	ja, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Equal(ja, jb)
+}

@@ -1,0 +1,59 @@
+package prefactortest
+
+import (
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/jarcoal/httpmock"
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+)
+
+// ListResponder returns an httpmock.Responder that answers a list request
+// over tokens exactly as the fake Server does (see Server): account_id,
+// sorting, pagination[offset] and pagination[page_size] are honoured, bad
+// values get 400 invalid_value, and the body is the API's JSON with its
+// pagination and sorting objects. It does not check the bearer token.
+// tokens is copied; later changes to it are not seen.
+//
+// Register it for the path alone and let it read the query:
+//
+//	mock.RegisterResponder(http.MethodGet, "/api/v1/api_token", prefactortest.ListResponder(tokens))
+//
+// A URL registered with its query, such as
+// "/api/v1/api_token?pagination[offset]=25", never matches: the client
+// sends the bracketed keys percent-encoded
+// ("pagination%5Boffset%5D=25"), and httpmock compares the query text.
+// ListResponder reads the parsed query values instead, so one registration
+// serves every page. (httpmock's RegisterResponderWithQuery escapes its
+// keys the same way and does match, but only that one query.)
+func ListResponder(tokens []prefactor.APIToken) httpmock.Responder {
+	store := make([]prefactor.APIToken, len(tokens))
+	for i, t := range tokens {
+		store[i] = cloneToken(t)
+	}
+	return func(req *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		writeReply(rec, listReply(store, req.URL.Query()))
+		return result(rec, req), nil
+	}
+}
+
+// ErrorResponder returns an httpmock.Responder that answers every request
+// with status and the API's error JSON:
+// {"status":"error","code":code,"message":message}. A status of 0, an
+// empty code or an empty message is filled in as for Fault.
+func ErrorResponder(status int, code prefactor.ErrorCode, message string) httpmock.Responder {
+	f := Fault{Status: status, Code: code, Message: message}
+	return func(req *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		f.serve(rec)
+		return result(rec, req), nil
+	}
+}
+
+// result turns what a handler wrote into the response to req.
+func result(rec *httptest.ResponseRecorder, req *http.Request) *http.Response {
+	resp := rec.Result()
+	resp.Request = req
+	return resp
+}

@@ -1,0 +1,346 @@
+package prefactortest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+)
+
+// Token is the bearer token the fake server accepts. Server.Client sends
+// it; to build a client yourself, pass it to prefactor.NewClient (or set
+// PREFACTOR_API_TOKEN to it) together with Server.URL as the base URL.
+const Token = "pf_test_prefactortest_token"
+
+// Server is an in-process fake of the Prefactor API on httptest, for tests
+// of code that uses prefactor-go and for offline demos. It serves
+// GET /api/v1/api_token as the API reference describes it:
+//
+//   - every request needs "Authorization: Bearer " + Token: without a
+//     bearer token it answers 401 not_authenticated, with another token
+//     401 bad_authtoken;
+//   - account_id narrows the list to one account (without it, the fake
+//     lists every token it holds, whatever the account);
+//   - sorting takes id or status, with a leading "-" for descending, and
+//     breaks ties by ID ascending; any other field is 400 invalid_value.
+//     Without sorting the list is in ID order, and the response's sorting
+//     is null;
+//   - pagination[offset] (default 0) and pagination[page_size] (default
+//     DefaultPageSize, 1 to MaxPageSize) select the page; a value out of
+//     range is 400 invalid_value with the parameter in the field errors.
+//     The response's pagination object is computed as the reference
+//     defines it: one-based item_start, item_end and page_index,
+//     zero-based page_offset, next and previous page offsets null at the
+//     ends, item_start and item_end 0 on an empty page.
+//
+// Any other route answers 404 not_found. Errors are the API's JSON:
+// {"status":"error","code":…,"message":…,"errors":{…}}.
+//
+// For tests of error handling, FailNext makes the next requests fail and
+// SetLatency slows every answer; Requests tells what the server received.
+// A Server is safe for concurrent use.
+type Server struct {
+	ts    *httptest.Server
+	mux   *http.ServeMux
+	tb    testing.TB // nil for a server from Start
+	done  chan struct{}
+	close sync.Once
+
+	mu       sync.Mutex
+	tokens   []prefactor.APIToken // the store, in insertion order
+	requests []Request
+	faults   []pendingFault
+	latency  time.Duration
+}
+
+// NewServer starts a fake API holding tokens and stops it when the test
+// ends, through tb.Cleanup. It fails the test if it cannot listen on a
+// loopback port.
+func NewServer(tb testing.TB, tokens ...prefactor.APIToken) *Server {
+	tb.Helper()
+	s, err := start(tb, tokens)
+	if err != nil {
+		tb.Fatalf("prefactortest: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake API holding tokens, for programs that are not tests,
+// such as a demo that runs without a real API token. Call Close when done.
+// It fails only if it cannot listen on a loopback port.
+func Start(tokens ...prefactor.APIToken) (*Server, error) {
+	return start(nil, tokens)
+}
+
+func start(tb testing.TB, tokens []prefactor.APIToken) (*Server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
+			return nil, fmt.Errorf("starting fake server: %w", err)
+		}
+	}
+	s := &Server{mux: http.NewServeMux(), tb: tb, done: make(chan struct{})}
+	s.addTokens(tokens)
+	s.routes()
+	s.ts = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
+	s.ts.Start()
+	return s, nil
+}
+
+// routes registers the API's endpoints, keyed by method and path. Each
+// handler runs after the request was recorded, delayed, checked against
+// injected faults and authenticated; one that reads or changes the store
+// (s.tokens) holds s.mu while it does, and encodes its answer under it.
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /api/v1/api_token", s.handleList)
+}
+
+// URL returns the server's base URL, e.g. "http://127.0.0.1:41233"; pass it
+// to prefactor.WithBaseURL.
+func (s *Server) URL() string { return s.ts.URL }
+
+// Client returns a client of the fake: base URL, Token and the server's
+// HTTP client already set, and retry waits of 1 to 2 ms so tests of
+// retries run fast. opts are applied after those, so they override them.
+//
+// Client is meant for tests: if NewClient refuses an option, it fails the
+// test through tb.Fatal. A server from Start has no test to fail, so there
+// it returns nil; outside tests, use NewClient, which returns the error.
+func (s *Server) Client(opts ...prefactor.Option) *prefactor.Client {
+	c, err := s.NewClient(opts...)
+	if err != nil {
+		if s.tb != nil {
+			s.tb.Helper()
+			s.tb.Fatalf("prefactortest: Server.Client: %v", err)
+		}
+		return nil
+	}
+	return c
+}
+
+// NewClient is Client with the error returned instead of failing the test:
+// it errs only when one of opts is refused by prefactor.NewClient.
+func (s *Server) NewClient(opts ...prefactor.Option) (*prefactor.Client, error) {
+	defaults := []prefactor.Option{
+		prefactor.WithBaseURL(s.URL()),
+		prefactor.WithHTTPClient(s.ts.Client()),
+		prefactor.WithRetryWait(time.Millisecond, 2*time.Millisecond),
+	}
+	c, err := prefactor.NewClient(Token, append(defaults, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("prefactortest: Server.NewClient: %w", err)
+	}
+	return c, nil
+}
+
+// Close stops the server: requests waiting out SetLatency are answered at
+// once with 503, then Close waits for those in flight. It may be called
+// more than once; NewServer calls it through tb.Cleanup.
+func (s *Server) Close() {
+	s.close.Do(func() {
+		close(s.done)
+		s.ts.Close()
+	})
+}
+
+// Tokens returns a copy of the tokens the server holds, in the order they
+// were given.
+func (s *Server) Tokens() []prefactor.APIToken {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]prefactor.APIToken, len(s.tokens))
+	for i, t := range s.tokens {
+		out[i] = cloneToken(t)
+	}
+	return out
+}
+
+// AddTokens adds tokens to the server's store; later lists include them.
+func (s *Server) AddTokens(tokens ...prefactor.APIToken) {
+	s.addTokens(tokens)
+}
+
+func (s *Server) addTokens(tokens []prefactor.APIToken) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range tokens {
+		s.tokens = append(s.tokens, cloneToken(t))
+	}
+}
+
+// cloneToken copies t so that the store shares no memory with the caller:
+// every pointer field (CreatedByAdminUserID, EnvironmentID, LastUsedAt and
+// any the type gains later) points at a copy of its value.
+func cloneToken(t prefactor.APIToken) prefactor.APIToken {
+	v := reflect.ValueOf(&t).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() == reflect.Pointer && !f.IsNil() && f.CanSet() {
+			c := reflect.New(f.Type().Elem())
+			c.Elem().Set(f.Elem())
+			f.Set(c)
+		}
+	}
+	return t
+}
+
+// Request is one request the fake received, kept for assertions.
+type Request struct {
+	Method   string
+	Path     string     // unescaped URL path, e.g. "/api/v1/api_token"
+	RawQuery string     // the query as sent, e.g. "pagination%5Boffset%5D=25"
+	Query    url.Values // the query parsed
+	Header   http.Header
+	Body     []byte // at most 1 MiB; nil when empty
+}
+
+// maxRecordedBody bounds how much of a request body is read and kept.
+const maxRecordedBody = 1 << 20
+
+// Requests returns copies of the requests the server received so far,
+// oldest first, including those it refused or failed on purpose.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		r.Query = cloneValues(r.Query)
+		r.Header = r.Header.Clone()
+		r.Body = bytes.Clone(r.Body)
+		out[i] = r
+	}
+	return out
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
+}
+
+// serve is the server's handler: record, wait, fail on purpose,
+// authenticate, then route.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRecordedBody))
+	if len(body) == 0 {
+		body = nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := Request{
+		Method:   r.Method,
+		Path:     r.URL.Path,
+		RawQuery: r.URL.RawQuery,
+		Query:    r.URL.Query(),
+		Header:   r.Header.Clone(),
+		Body:     body,
+	}
+
+	s.mu.Lock()
+	s.requests = append(s.requests, rec)
+	latency := s.latency
+	fault, failing := s.takeFault()
+	s.mu.Unlock()
+
+	if !s.wait(r, latency) {
+		writeReply(w, errorReply(http.StatusServiceUnavailable, prefactor.CodeUnexpected, "fake server is shutting down", nil))
+		return
+	}
+	if failing {
+		fault.serve(w)
+		return
+	}
+	if rep, ok := authenticate(r); !ok {
+		writeReply(w, rep)
+		return
+	}
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		writeReply(w, errorReply(http.StatusNotFound, prefactor.CodeNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), nil))
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// wait sleeps d, unless the request is cancelled (false) or the server
+// closes (false).
+func (s *Server) wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-s.done:
+		return false
+	}
+}
+
+// authenticate checks the bearer token. On failure it returns the API's
+// 401 answer and false.
+func authenticate(r *http.Request) (reply, bool) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	switch {
+	case !strings.EqualFold(scheme, "Bearer") || token == "":
+		return errorReply(http.StatusUnauthorized, prefactor.CodeNotAuthenticated, "authentication required: send Authorization: Bearer <API token>", nil), false
+	case token != Token:
+		return errorReply(http.StatusUnauthorized, prefactor.CodeBadAuthToken, "the API token is not valid", nil), false
+	}
+	return reply{}, true
+}
+
+// handleList serves GET /api/v1/api_token. The answer is encoded under the
+// lock, so a later change to the store cannot race with it.
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	rep := listReply(s.tokens, r.URL.Query())
+	status, body := encodeReply(rep)
+	s.mu.Unlock()
+	writeJSON(w, status, rep.header, body)
+}
+
+// encodeReply returns rep's status and its body as JSON.
+func encodeReply(rep reply) (int, []byte) {
+	b, err := json.Marshal(rep.body)
+	if err != nil {
+		// Only the fake's own types reach here, and they always encode.
+		b, _ = json.Marshal(&errorBody{Status: "error", Code: prefactor.CodeUnexpected, Message: "fake server: " + err.Error()})
+		return http.StatusInternalServerError, append(b, '\n')
+	}
+	return rep.status, append(b, '\n')
+}
+
+// writeReply writes rep as the API would.
+func writeReply(w http.ResponseWriter, rep reply) {
+	status, body := encodeReply(rep)
+	writeJSON(w, status, rep.header, body)
+}
+
+// writeJSON writes a JSON answer with extra headers header (may be nil).
+func writeJSON(w http.ResponseWriter, status int, header http.Header, body []byte) {
+	for k, v := range header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
