@@ -90,15 +90,6 @@ func benchToken(i int) APIToken {
 	return t
 }
 
-// benchTokens returns the first n tokens of the list.
-func benchTokens(n int) []APIToken {
-	tokens := make([]APIToken, n)
-	for i := range tokens {
-		tokens[i] = benchToken(i)
-	}
-	return tokens
-}
-
 // wireToken is a token as the server renders it, keys in the reference's
 // order.
 type wireToken struct {

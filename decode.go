@@ -59,7 +59,8 @@ type structField struct {
 
 // structFields lists the JSON fields of a struct type the way encoding/json
 // names them. ok is false when the type has a shape the fast path does not
-// model (embedded fields); it then never decodes that type.
+// model (embedded fields, the ",string" option); it then never decodes that
+// type.
 func structFields(t reflect.Type) (fields []structField, ok bool) {
 	var (
 		stringPtr = reflect.TypeFor[*string]()
@@ -82,8 +83,10 @@ func structFields(t reflect.Type) (fields []structField, ok bool) {
 		if name == "" {
 			name = f.Name
 		}
-		if opts != "" && opts != "omitempty" && opts != "omitzero" {
-			return nil, false // ",string" and the like change decoding
+		for _, opt := range strings.Split(opts, ",") {
+			if opt != "" && opt != "omitempty" && opt != "omitzero" {
+				return nil, false // ",string" changes decoding
+			}
 		}
 		sf := structField{name: name, index: i}
 		switch {
@@ -156,8 +159,8 @@ func intern(b []byte) (string, bool) {
 		return string(TokenScopeAccount), true
 	case string(TokenScopeEnvironment):
 		return string(TokenScopeEnvironment), true
-	case "agent_deployment":
-		return "agent_deployment", true
+	case string(TokenScopeAgentDeployment):
+		return string(TokenScopeAgentDeployment), true
 	case "success":
 		return "success", true
 	case string(SortAsc):
@@ -434,6 +437,7 @@ const maxPooledScratch = 1 << 20
 
 func (d *tokenDecoder) release() {
 	clear(d.tokens)
+	clear(d.times)
 	d.tokens, d.text, d.fixups, d.times, d.nPtrs = d.tokens[:0], d.text[:0], d.fixups[:0], d.times[:0], 0
 	d.s = scanner{}
 	if cap(d.text) > maxPooledScratch || cap(d.tokens) > 4096 {

@@ -152,10 +152,12 @@ const maxConcurrency = 16
 // goes with the first page only.
 //
 // The first page is fetched alone; its pagination (page_offset, page_size,
-// item_count) gives the offsets of the others, which are then fetched up to
-// n at a time, at most n pages ahead of the caller. The iterator halves the
-// number of pages in flight each time the server answers 429 Too Many
-// Requests (the request itself is retried as usual). When a page's
+// item_count) gives the offsets of the others, which are then fetched with
+// up to n requests in flight and at most 2n pages ahead of the one being
+// yielded, so memory stays bounded however long the list. Whenever the
+// server has answered 429 Too Many Requests since the last page arrived,
+// the iterator halves the number of requests it keeps in flight (down to
+// one; the throttled request itself is retried as usual). When a page's
 // next_page_offset disagrees with the computed offsets — the list changed,
 // or the server pages differently — the iterator drops the pages fetched
 // ahead and follows next_page_offset one page at a time from there. When the
@@ -327,10 +329,11 @@ func noteThrottled(ctx context.Context) {
 
 // fetchAhead fetches the pages of plan from offset on and yields their
 // items in order, after those of first, the page before them; it starts the
-// requests before yielding first, so the consumer's work overlaps them. At most n requests are in flight (fewer after a 429), and
-// at most 2n pages are fetched ahead of the one being yielded, which bounds
-// memory; a request starts as soon as any other finishes, so pages that
-// finish out of order do not hold back the next requests.
+// requests before yielding first, so the consumer's work overlaps them. At
+// most n requests are in flight (fewer after a 429) and at most 2n pages
+// are fetched ahead of the one being yielded, which bounds memory; a
+// request starts as soon as any other finishes, so a slow page does not
+// hold back requests for the pages after it.
 //
 // It returns the offset to continue from one page at a time and true when a
 // page's next_page_offset disagreed with the plan; false when the walk is
