@@ -78,7 +78,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	if retry || err != nil || resp == nil || resp.StatusCode >= 300 {
 		c.logger.DebugContext(ctx, "prefactor: retry decision",
 			slog.Bool("retry", retry),
-			slog.String("reason", reason),
+			slog.String("reason", scrub(reason, c.token.Reveal())), // a transport error may quote the server
 			slog.Int("attempt", stateOf(ctx).attempts))
 	}
 	return retry, stopErr
@@ -114,9 +114,7 @@ func (c *Client) giveUp(resp *http.Response, err error, attempts int) (*http.Res
 	if resp != nil {
 		defer drainClose(resp.Body)
 		if err == nil {
-			e := newAPIError(resp)
-			e.Attempts = attempts
-			return nil, e
+			return nil, c.newAPIError(resp, attempts)
 		}
 	}
 	var apiErr *APIError
