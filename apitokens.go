@@ -70,6 +70,13 @@ func (r *listAPITokensResponse) check() error {
 	if r.Summaries == nil {
 		return errors.New("no summaries in the response")
 	}
+	// A null entry would reach the caller as a nil *APIToken with a nil
+	// error, and the caller's tok.ID would panic.
+	for i, tok := range *r.Summaries {
+		if tok == nil {
+			return fmt.Errorf("summaries[%d] is null", i)
+		}
+	}
 	return nil
 }
 
