@@ -48,7 +48,7 @@ func (o *ListAPITokensOptions) validate() error {
 	case o.PageSize < 0 || o.PageSize > maxPageSize:
 		return fmt.Errorf("PageSize %d out of range: want 1..%d, or 0 for the server's default", o.PageSize, maxPageSize)
 	case o.Offset < 0:
-		return fmt.Errorf("Offset %d is negative", o.Offset)
+		return fmt.Errorf("negative Offset %d", o.Offset)
 	case utf8.RuneCountInString(o.IdempotencyKey) > maxIdempotencyKeyLen:
 		return fmt.Errorf("IdempotencyKey is %d characters long; the limit is %d", utf8.RuneCountInString(o.IdempotencyKey), maxIdempotencyKeyLen)
 	}
@@ -126,7 +126,9 @@ func (s *APITokensService) list(ctx context.Context, o *ListAPITokensOptions) (*
 //	}
 //
 // It starts at opts.Offset and follows the server's next_page_offset until
-// the last page. It yields tokens in server order; on the first error (the
+// the last page. It yields tokens in server order, exactly as the pages list
+// them: a token that appears on two pages (the list changed while paging) is
+// yielded twice, so deduplicate by ID if that matters. On the first error (the
 // same kinds as List, plus ErrPaginationStalled when the server's next
 // offset does not advance) it yields (nil, err) once and stops. Breaking out
 // of the loop sends no further request. opts is copied, never modified;

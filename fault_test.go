@@ -328,6 +328,9 @@ type faultRow struct {
 	name string
 	// serve answers the n-th request (1-based).
 	serve func(e *faultEnv, n int, w http.ResponseWriter, r *http.Request)
+	// raw, when set, replaces the HTTP server with a bare TCP listener and
+	// gets each accepted connection; attempts then counts connections.
+	raw func(e *faultEnv, conn net.Conn)
 	// opts come after the matrix defaults (3 attempts, 1–2 ms waits, 10 s
 	// per attempt) and override them.
 	opts []Option
@@ -618,6 +621,24 @@ func faultRows() []faultRow {
 			},
 		},
 		{
+			name: "listener accepts and never reads or answers (WithTimeout 50ms)",
+			raw: func(e *faultEnv, conn net.Conn) {
+				<-e.release
+				_ = conn.Close()
+			},
+			opts:       []Option{WithTimeout(50 * time.Millisecond)},
+			attempts:   3, // (retries + 1) × timeout, plus 1–2 ms waits
+			minElapsed: 150 * time.Millisecond,
+			maxElapsed: 150*time.Millisecond + fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				var netErr net.Error
+				if !errors.As(err, &netErr) || !netErr.Timeout() || !strings.Contains(err.Error(), "giving up after 3 attempts") {
+					t.Errorf("error %v; want a timeout after 3 attempts", err)
+				}
+			},
+		},
+		{
 			name: "server hangs mid-body (WithTimeout 100ms)",
 			serve: func(e *faultEnv, _ int, w http.ResponseWriter, r *http.Request) {
 				body := listJSON(0, nil, "tok_a", "tok_b")
@@ -875,13 +896,41 @@ func TestFaultMatrix(t *testing.T) {
 					e.fire(&e.onRetry)
 				}
 			}
-			e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				n := int(e.hits.Add(1))
-				row.serve(e, n, w, r)
-			}))
+			var baseURL string
+			var rawDone sync.WaitGroup
+			var ln net.Listener
+			if row.raw != nil {
+				var err error
+				if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+					t.Fatal(err)
+				}
+				baseURL = "http://" + ln.Addr().String()
+				rawDone.Add(1)
+				go func() {
+					defer rawDone.Done()
+					for {
+						conn, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						e.hits.Add(1)
+						rawDone.Add(1)
+						go func() {
+							defer rawDone.Done()
+							row.raw(e, conn)
+						}()
+					}
+				}()
+			} else {
+				e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					n := int(e.hits.Add(1))
+					row.serve(e, n, w, r)
+				}))
+				baseURL = e.srv.URL
+			}
 
 			opts := []Option{
-				WithBaseURL(e.srv.URL),
+				WithBaseURL(baseURL),
 				WithLogger(e.logs.logger()),
 				WithMaxRetries(2),
 				WithRetryWait(time.Millisecond, 2*time.Millisecond),
@@ -910,7 +959,12 @@ func TestFaultMatrix(t *testing.T) {
 
 			close(e.release)
 			closeIdleConns(c)
-			e.srv.Close()
+			if ln != nil {
+				_ = ln.Close()
+				rawDone.Wait()
+			} else {
+				e.srv.Close()
+			}
 			if ownTransport != nil {
 				ownTransport.CloseIdleConnections()
 			}

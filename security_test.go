@@ -2,14 +2,18 @@ package prefactor
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -361,5 +365,44 @@ func TestPlainHTTPBaseURL(t *testing.T) {
 	c, err := NewClient("tok", WithInsecureHTTP())
 	if err != nil || c.baseURL.Scheme != "https" {
 		t.Errorf("default base URL with WithInsecureHTTP: %v, %v", c, err)
+	}
+}
+
+// TestUntrustedCertificate: a TLS server the client does not trust gets one
+// connection and no retry; trusting it (WithHTTPClient) makes the call work.
+func TestUntrustedCertificate(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { okPage(w) }))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	defer srv.Close()
+
+	c, err := NewClient(secretToken, WithBaseURL(srv.URL), WithRetryWait(time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeIdleConns(c)
+	_, err = c.APITokens.List(context.Background(), nil)
+	var certErr *tls.CertificateVerificationError
+	if !errors.As(err, &certErr) || strings.Contains(err.Error(), "giving up") {
+		t.Errorf("error %v; want a certificate error on the first attempt", err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections; want 1 (no retry)", n)
+	}
+
+	trusted := srv.Client()
+	defer trusted.CloseIdleConnections()
+	c, err = NewClient(secretToken, WithBaseURL(srv.URL), WithHTTPClient(trusted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.APITokens.List(context.Background(), nil); err != nil {
+		t.Errorf("with the server's certificate trusted: %v", err)
 	}
 }
