@@ -38,6 +38,7 @@ type faultEnv struct {
 	release chan struct{} // closed when the row's call has returned
 	headers chan struct{} // one value per response whose headers reached the client (hooked rows)
 	logs    *logSink
+	open    atomic.Int32 // server connections not yet closed or hijacked
 
 	mu      sync.Mutex
 	onRetry func() // called when the client decides to retry, before it waits
@@ -165,6 +166,19 @@ func waitGoroutines(t *testing.T, before int) {
 			buf := make([]byte, 1<<20)
 			n := runtime.Stack(buf, true)
 			t.Fatalf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
+		}
+		runtime.Gosched()
+	}
+}
+
+// waitConnsClosed fails the test unless the server's open connections drop
+// to zero within a bounded time (the server notices a close asynchronously).
+func waitConnsClosed(t *testing.T, open *atomic.Int32) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for open.Load() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open after the client closed its idle ones: a response body was not closed", open.Load())
 		}
 		runtime.Gosched()
 	}
@@ -922,10 +936,19 @@ func TestFaultMatrix(t *testing.T) {
 					}
 				}()
 			} else {
-				e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					n := int(e.hits.Add(1))
 					row.serve(e, n, w, r)
 				}))
+				e.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+					switch s {
+					case http.StateNew:
+						e.open.Add(1)
+					case http.StateClosed, http.StateHijacked:
+						e.open.Add(-1)
+					}
+				}
+				e.srv.Start()
 				baseURL = e.srv.URL
 			}
 
@@ -959,14 +982,17 @@ func TestFaultMatrix(t *testing.T) {
 
 			close(e.release)
 			closeIdleConns(c)
+			if ownTransport != nil {
+				ownTransport.CloseIdleConnections()
+			}
 			if ln != nil {
 				_ = ln.Close()
 				rawDone.Wait()
 			} else {
+				// With its idle connections closed, the client holds none
+				// open: a response body it forgot to close would keep one.
+				waitConnsClosed(t, &e.open)
 				e.srv.Close()
-			}
-			if ownTransport != nil {
-				ownTransport.CloseIdleConnections()
 			}
 
 			t.Logf("attempts=%d elapsed=%s err=%v", attempts, elapsed.Round(time.Millisecond), err)
