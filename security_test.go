@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,9 +125,21 @@ func TestSecretNeverLeaks(t *testing.T) {
 	}
 	errs = append(errs, list("hang", WithTimeout(20*time.Millisecond)))
 
+	// The token as a query value reaches the URL that net/http quotes in its
+	// errors and that the client logs with each attempt.
+	_, err := newClient("reset").APITokens.List(context.Background(), &ListAPITokensOptions{AccountID: secretToken})
+	var urlErr *url.Error
+	if !errors.As(err, &urlErr) {
+		t.Errorf("scrubbed transport error %v no longer unwraps to *url.Error", err)
+	}
+	errs = append(errs, err)
+
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := newClient("401").APITokens.List(ctx, nil)
+	_, err = newClient("401").APITokens.List(ctx, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v; want context.Canceled", err)
+	}
 	errs = append(errs, err)
 
 	for tok, err := range newClient("502").APITokens.All(context.Background(), nil) {
@@ -143,6 +156,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 		{WithBaseURL("http://example.com/")},
 		{WithBaseURL("https://" + secretToken + "@example.com/")},
 		{WithBaseURL("https://user:" + secretToken + "@example.com/")},
+		{WithBaseURL("https://" + secretToken + "@[::1")}, // does not parse
 		{WithBaseURL("ftp://example.com/"), WithLogger(logger)},
 		{WithMaxRetries(-1)},
 		{WithTimeout(0)},
