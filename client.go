@@ -183,6 +183,9 @@ func WithUserAgent(product string) Option {
 		if strings.ContainsAny(product, "\r\n") {
 			return errors.New("WithUserAgent: product contains a line break")
 		}
+		if hasControl(product) {
+			return errors.New("WithUserAgent: product contains a control character")
+		}
 		c.userAgent = product
 		return nil
 	}
@@ -224,6 +227,9 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 	}
 	if strings.ContainsAny(token, "\r\n") {
 		return nil, invalidArgument("new client", errors.New("API token contains a line break"))
+	}
+	if hasControl(token) {
+		return nil, invalidArgument("new client", errors.New("API token contains a control character"))
 	}
 	base, err := parseBaseURL(cfg.baseURL, cfg.insecureHTTP)
 	if err != nil {
@@ -295,6 +301,18 @@ func (c Client) LogValue() slog.Value {
 		base = c.baseURL.String()
 	}
 	return slog.GroupValue(slog.String("base_url", base), slog.String("token", redacted))
+}
+
+// hasControl reports whether s holds a byte net/http refuses in a header
+// value (a control character other than tab), which would fail every
+// request rather than the constructor.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; (b < ' ' && b != '\t') || b == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 func invalidArgument(op string, err error) error {

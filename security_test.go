@@ -164,7 +164,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 		_, err := NewClient(secretToken, opts...)
 		errs = append(errs, err)
 	}
-	for _, bad := range []string{secretToken + "\n", secretToken + "\r\nX-Evil: 1", " "} {
+	for _, bad := range []string{secretToken + "\n", secretToken + "\r\nX-Evil: 1", " ", secretToken + "\x00", "\x7f" + secretToken} {
 		_, err := NewClient(bad)
 		errs = append(errs, err)
 	}
@@ -418,5 +418,23 @@ func TestUntrustedCertificate(t *testing.T) {
 	}
 	if _, err := c.APITokens.List(context.Background(), nil); err != nil {
 		t.Errorf("with the server's certificate trusted: %v", err)
+	}
+}
+
+// TestHeaderUnsafeInputRefused: a token or User-Agent product that net/http
+// would refuse as a header value fails NewClient, not every request.
+func TestHeaderUnsafeInputRefused(t *testing.T) {
+	for _, tok := range []string{"pf_abc\x00def", "pf_abc\x7fdef", "pf_abc\x1bdef", "pf_abc\ndef"} {
+		if _, err := NewClient(tok); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("token %q: %v; want ErrInvalidArgument", tok, err)
+		}
+	}
+	if _, err := NewClient("pf_abc\tdef"); err != nil {
+		t.Errorf("a tab is a valid header character: %v", err)
+	}
+	for _, ua := range []string{"app\x00/1", "app/1\r\nX-Evil: 1", "app\x7f"} {
+		if _, err := NewClient("tok", WithUserAgent(ua)); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("User-Agent %q: %v; want ErrInvalidArgument", ua, err)
+		}
 	}
 }
