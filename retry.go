@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 	idempotent := stateOf(ctx).idempotent
 	var apiErr *APIError
 	var readErr *bodyReadError
+	var urlErr *url.Error
 	switch {
 	case errors.As(err, &apiErr):
 		return false, fmt.Sprintf("status %d is final", apiErr.StatusCode), nil
@@ -44,10 +46,12 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 			return false, "body read failed; request not idempotent", nil
 		}
 		return true, "body read failed: " + readErr.err.Error(), nil
-	case err != nil && resp != nil:
+	case err != nil && resp != nil && !errors.As(err, &urlErr):
 		// A 2xx body that did not decode: the server's fault, not the wire's.
 		return false, "malformed response", nil
 	case err != nil:
+		// From http.Client.Do; a failed redirect policy comes with the
+		// redirect response.
 		if ok, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err); !ok {
 			return false, "permanent transport error", nil
 		}
@@ -78,7 +82,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	if retry || err != nil || resp == nil || resp.StatusCode >= 300 {
 		c.logger.DebugContext(ctx, "prefactor: retry decision",
 			slog.Bool("retry", retry),
-			slog.String("reason", reason),
+			slog.String("reason", scrub(reason, c.token.Reveal())), // a transport error may quote the server
 			slog.Int("attempt", stateOf(ctx).attempts))
 	}
 	return retry, stopErr
@@ -114,9 +118,7 @@ func (c *Client) giveUp(resp *http.Response, err error, attempts int) (*http.Res
 	if resp != nil {
 		defer drainClose(resp.Body)
 		if err == nil {
-			e := newAPIError(resp)
-			e.Attempts = attempts
-			return nil, e
+			return nil, c.newAPIError(resp, attempts)
 		}
 	}
 	var apiErr *APIError
@@ -135,12 +137,15 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if v[0] >= '0' && v[0] <= '9' {
+		// All digits first: ParseUint reports overflow before it sees a
+		// stray letter further on.
+		if strings.Trim(v, "0123456789") != "" {
+			return 0, false
+		}
 		secs, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			if errors.Is(err, strconv.ErrRange) {
-				return math.MaxInt64, true
-			}
-			return 0, false
+			// Only overflow is left: wait "forever", which is over any limit.
+			return math.MaxInt64, true
 		}
 		if secs > math.MaxInt64/uint64(time.Second) {
 			return math.MaxInt64, true
