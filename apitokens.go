@@ -94,8 +94,10 @@ func (r *listAPITokensResponse) check() error {
 	if r.Summaries == nil {
 		return errors.New("no summaries in the response")
 	}
-	for i, t := range *r.Summaries {
-		if t == nil {
+	// A null entry would reach the caller as a nil *APIToken with a nil
+	// error, and the caller's tok.ID would panic.
+	for i, tok := range *r.Summaries {
+		if tok == nil {
 			return fmt.Errorf("summaries[%d] is null", i)
 		}
 	}
@@ -149,7 +151,9 @@ func (s *APITokensService) list(ctx context.Context, q any) (*Page[*APIToken], e
 //	}
 //
 // It starts at opts.Offset and follows the server's next_page_offset until
-// the last page. It yields tokens in server order; on the first error (the
+// the last page. It yields tokens in server order, exactly as the pages list
+// them: a token that appears on two pages (the list changed while paging) is
+// yielded twice, so deduplicate by ID if that matters. On the first error (the
 // same kinds as List, plus ErrPaginationStalled when the server's next
 // offset does not advance) it yields (nil, err) once and stops. Breaking out
 // of the loop sends no further request. opts is copied, never modified;

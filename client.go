@@ -52,7 +52,10 @@ type Client struct {
 	// APITokens lists, creates and manages the account's API tokens.
 	APITokens *APITokensService
 
-	token           Secret
+	// token sits behind a pointer: fmt prints nested pointers as addresses,
+	// so even a raw dump of the struct (an unexported field of the caller's,
+	// a bad verb) cannot reach it.
+	token           *Secret
 	baseURL         *url.URL
 	userAgent       string
 	logger          *slog.Logger
@@ -182,6 +185,9 @@ func WithUserAgent(product string) Option {
 		if strings.ContainsAny(product, "\r\n") {
 			return errors.New("WithUserAgent: product contains a line break")
 		}
+		if hasControl(product) {
+			return errors.New("WithUserAgent: product contains a control character")
+		}
 		c.userAgent = product
 		return nil
 	}
@@ -215,7 +221,7 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 			continue
 		}
 		if err := opt(&cfg); err != nil {
-			return nil, invalidArgument("new client", err)
+			return nil, scrubError(invalidArgument("new client", err), token)
 		}
 	}
 	if strings.TrimSpace(token) == "" {
@@ -224,13 +230,17 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 	if strings.ContainsAny(token, "\r\n") {
 		return nil, invalidArgument("new client", errors.New("API token contains a line break"))
 	}
+	if hasControl(token) {
+		return nil, invalidArgument("new client", errors.New("API token contains a control character"))
+	}
 	base, err := parseBaseURL(cfg.baseURL, cfg.insecureHTTP)
 	if err != nil {
-		return nil, invalidArgument("new client", err)
+		return nil, scrubError(invalidArgument("new client", err), token)
 	}
 
+	secret := Secret(token)
 	c := &Client{
-		token:           Secret(token),
+		token:           &secret,
 		baseURL:         base,
 		userAgent:       "prefactor-go/" + Version,
 		logger:          cfg.logger,
@@ -295,6 +305,18 @@ func (c Client) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("base_url", base), slog.String("token", redacted))
 }
 
+// hasControl reports whether s holds a byte net/http refuses in a header
+// value (a control character other than tab), which would fail every
+// request rather than the constructor.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; (b < ' ' && b != '\t') || b == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
 func invalidArgument(op string, err error) error {
 	return fmt.Errorf("prefactor: %s: %w: %w", op, ErrInvalidArgument, err)
 }
@@ -304,19 +326,26 @@ func invalidArgument(op string, err error) error {
 func parseBaseURL(rawURL string, insecureHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil {
+		// url.Error quotes the whole URL, credentials included.
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
 		return nil, fmt.Errorf("base URL: %w", err)
 	}
+	// shown is the URL as errors may quote it: no credentials, no query.
+	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("base URL %q: scheme must be https (or http on loopback)", u.Redacted())
+		return nil, fmt.Errorf("base URL %q: scheme must be https (or http on loopback)", shown)
 	case u.Host == "":
-		return nil, fmt.Errorf("base URL %q: no host", u.Redacted())
+		return nil, fmt.Errorf("base URL %q: no host", shown)
 	case u.User != nil:
-		return nil, fmt.Errorf("base URL %q: credentials in the URL are not supported; pass the token to NewClient", u.Redacted())
+		return nil, fmt.Errorf("base URL %q: credentials in the URL are not supported; pass the token to NewClient", shown)
 	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("base URL %q: query and fragment are not allowed", u.Redacted())
+		return nil, fmt.Errorf("base URL %q: query and fragment are not allowed", shown)
 	case u.Scheme == "http" && !insecureHTTP && !isLoopback(u.Hostname()):
-		return nil, fmt.Errorf("base URL %q: plain http would send the bearer token unencrypted; use https, or WithInsecureHTTP for a trusted network", u.Redacted())
+		return nil, fmt.Errorf("base URL %q: plain http would send the bearer token unencrypted; use https, or WithInsecureHTTP for a trusted network", shown)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -376,7 +405,9 @@ func (t callerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // checkRedirect allows up to 10 redirects and removes the Authorization
-// header whenever one leads to another host or port, or from https to http.
+// header once the chain has left the first request's host and port, or gone
+// from https to http: a hop back to the API's host after a detour elsewhere
+// goes without it too, since the detour chose where it leads.
 // next, the caller's own policy, runs afterwards.
 func checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
@@ -384,8 +415,11 @@ func checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.R
 			return errors.New("stopped after 10 redirects")
 		}
 		first := via[0].URL
-		if req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https") {
-			req.Header.Del("Authorization")
+		for _, hop := range append(via[1:len(via):len(via)], req) {
+			if hop.URL.Host != first.Host || (first.Scheme == "https" && hop.URL.Scheme != "https") {
+				req.Header.Del("Authorization")
+				break
+			}
 		}
 		if next != nil {
 			return next(req, via)
@@ -474,7 +508,7 @@ func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
 		}
-		return fmt.Errorf("prefactor: %s: %w", r.op, err)
+		return scrubError(fmt.Errorf("prefactor: %s: %w", r.op, err), c.token.Reveal())
 	}
 	return nil
 }
@@ -503,9 +537,7 @@ func (c *Client) endpoint(path string, opts any) (string, error) {
 // the retry policy treats like a transport error.
 func (c *Client) handleResponse(resp *http.Response, out envelope, state *callState) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := newAPIError(resp)
-		e.Attempts = state.attempts
-		return e
+		return c.newAPIError(resp, state.attempts)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
@@ -611,7 +643,7 @@ func drainClose(body io.ReadCloser) {
 }
 
 // logAttempt is retryablehttp's RequestLogHook: it counts attempts and logs
-// each one. The URL holds no secret; headers are never logged.
+// each one. Headers are never logged.
 func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
 	state := stateOf(req.Context())
 	state.attempts = retry + 1
@@ -620,6 +652,6 @@ func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, retry int
 	}
 	c.logger.DebugContext(req.Context(), "prefactor: sending request",
 		slog.String("method", req.Method),
-		slog.String("url", req.URL.Redacted()),
+		slog.String("url", scrub(req.URL.Redacted(), c.token.Reveal())),
 		slog.Int("attempt", retry+1))
 }

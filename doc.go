@@ -48,6 +48,13 @@
 // or a random one) that every attempt repeats, so the server acts once. See WithMaxRetries, WithRetryWait, WithRetryAfterLimit and
 // WithTimeout.
 //
+// # Security
+//
+// The bearer token goes only over https, or plain http to a loopback host
+// (WithInsecureHTTP allows other hosts), and never to another host on a
+// redirect. It appears in no error and no log line, even when a server echoes
+// it back, and printing a Client shows it redacted.
+//
 // # Testing
 //
 // The prefactortest package has an in-process fake of the API and httpmock

@@ -123,6 +123,80 @@ type errorBody struct {
 	Errors  map[string]any `json:"errors"`
 }
 
+// newAPIError is the package-level newAPIError with the bearer token removed
+// from everything the server sent: a server or proxy that echoes the
+// Authorization header into its message must not put the token into an
+// error string.
+func (c *Client) newAPIError(resp *http.Response, attempts int) *APIError {
+	e := newAPIError(resp)
+	e.Attempts = attempts
+	secret := c.token.Reveal()
+	e.Message = scrub(e.Message, secret)
+	e.RequestID = scrub(e.RequestID, secret)
+	e.Code = ErrorCode(scrub(string(e.Code), secret))
+	if e.Errors != nil {
+		e.Errors = scrubValue(e.Errors, secret).(map[string]any)
+	}
+	return e
+}
+
+// minScrubLen is the shortest secret scrub looks for. Shorter ones are not
+// real tokens, and replacing, say, every "t" would wreck the message.
+const minScrubLen = 8
+
+// scrub replaces every occurrence of secret in s with a redaction mark.
+func scrub(s, secret string) string {
+	if len(secret) < minScrubLen || !strings.Contains(s, secret) {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, redacted)
+}
+
+// scrubValue scrubs the strings, keys included, of a decoded JSON value.
+func scrubValue(v any, secret string) any {
+	switch v := v.(type) {
+	case string:
+		return scrub(v, secret)
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = scrubValue(x, secret)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[scrub(k, secret)] = scrubValue(x, secret)
+		}
+		return out
+	}
+	return v
+}
+
+// scrubError returns err, or, when its message contains secret, an error
+// with the secret replaced in the message that still unwraps to err, so
+// errors.Is and errors.As work as before. Errors from the standard library
+// may quote what a server sent (a malformed status line, a bad date), and a
+// server may send anything.
+func scrubError(err error, secret string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if clean := scrub(msg, secret); clean != msg {
+		return &scrubbedError{msg: clean, err: err}
+	}
+	return err
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
 // newAPIError reads at most maxErrorBody bytes of resp's body and turns the
 // response into an *APIError. It does not close the body.
 func newAPIError(resp *http.Response) *APIError {

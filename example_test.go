@@ -8,6 +8,8 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	prefactor "github.com/prefactor-sdk/prefactor-go"
@@ -19,11 +21,14 @@ import (
 // client with prefactor.NewClientFromEnv() instead.
 
 // fakeAPI starts the fake with n sample tokens and returns a client of it.
+// The fake's clock stands at the time the samples were made, so the tokens
+// it creates and the times it stamps are the same on every run.
 func fakeAPI(n int) (*prefactor.Client, func()) {
 	srv, err := prefactortest.Start(prefactortest.FakeTokens(n)...)
 	if err != nil {
 		log.Fatal(err)
 	}
+	srv.SetClock(prefactortest.ReferenceTime)
 	client, err := prefactor.NewClient(prefactortest.Token, prefactor.WithBaseURL(srv.URL()))
 	if err != nil {
 		log.Fatal(err)
@@ -151,4 +156,81 @@ func Example_mockWithHTTPMock() {
 	fmt.Println(n, "tokens in", mock.GetTotalCallCount(), "requests")
 	// Output:
 	// 7 tokens in 3 requests
+}
+
+func ExampleAPITokensService_Create() {
+	client, stop := fakeAPI(0)
+	defer stop()
+
+	expiry := time.Date(2026, time.June, 30, 0, 0, 0, 0, time.UTC)
+	created, err := client.APITokens.Create(context.Background(), &prefactor.CreateAPITokenRequest{
+		TokenScope:    prefactor.TokenScopeEnvironment,
+		EnvironmentID: "01j9v3m2a8kq7x0c5n6r4t2w1y",
+		ExpiresAt:     &expiry,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(created.ID, created.Status, created.TokenScope, "expires", created.ExpiresAt.Format(time.DateOnly))
+
+	// The value is a Secret: printed or logged, it is redacted, also inside
+	// the whole result.
+	fmt.Println(created.Token)
+	fmt.Printf("%#v\n", created.Token)
+	fmt.Println("value in the printed result:", strings.Contains(fmt.Sprintf("%+v", created), created.Token.Reveal()))
+
+	// Reveal gives the value. The API shows it in this answer only: store
+	// it now (here it is printed only to show what Reveal returns).
+	fmt.Println(created.Token.Reveal())
+	// Output:
+	// 01kjpy44e09b9992bje0t0q9e35mn271 active environment expires 2026-06-30
+	// [REDACTED]
+	// prefactor.Secret("[REDACTED]")
+	// value in the printed result: false
+	// pf_685d7ebr1mk0ax1x5jdxrc6v735knqr5t02psddgpg7dv4wa
+}
+
+func ExampleAPITokensService_Revoke() {
+	client, stop := fakeAPI(12)
+	defer stop()
+	ctx := context.Background()
+
+	// Find the suspended tokens first, then act on them: changing tokens
+	// while paging can shift the pages under the iterator.
+	var suspended []string
+	for tok, err := range client.APITokens.All(ctx, nil) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		if tok.Status == prefactor.TokenStatusSuspended {
+			suspended = append(suspended, tok.ID)
+		}
+	}
+	for _, id := range suspended {
+		tok, err := client.APITokens.Revoke(ctx, id)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(tok.ID, tok.Status, tok.UpdatedAt.Format(time.RFC3339))
+	}
+
+	// Revocation is final: the service refuses to activate a revoked token
+	// (or to revoke it again).
+	_, err := client.APITokens.Activate(ctx, suspended[0])
+	var apiErr *prefactor.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == prefactor.CodeInvalidAction {
+		fmt.Println("activate refused:", apiErr.StatusCode, apiErr.Code)
+	}
+
+	// Only a revoked token can be deleted.
+	if err := client.APITokens.Delete(ctx, suspended[0]); err != nil {
+		log.Fatal(err)
+	}
+	_, err = client.APITokens.Get(ctx, suspended[0])
+	fmt.Println("deleted:", errors.Is(err, prefactor.ErrNotFound))
+	// Output:
+	// 01jqkt1v1ggdw26jjy9g075j6hqcbxzd revoked 2026-03-02T09:30:00Z
+	// 01kb6925q0rnmepwbddt747arhkybyhh revoked 2026-03-02T09:30:00Z
+	// activate refused: 422 invalid_action
+	// deleted: true
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,12 +31,10 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, "context done", ctxErr
 	}
-	if err == nil && resp != nil && resp.StatusCode < 300 {
-		return false, "success", nil
-	}
 	idempotent := stateOf(ctx).idempotent
 	var apiErr *APIError
 	var readErr *bodyReadError
+	var urlErr *url.Error
 	switch {
 	case errors.As(err, &apiErr):
 		return false, fmt.Sprintf("status %d is final", apiErr.StatusCode), nil
@@ -47,10 +46,12 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 			return false, "body read failed; request not idempotent", nil
 		}
 		return true, "body read failed: " + readErr.err.Error(), nil
-	case err != nil && resp != nil:
+	case err != nil && resp != nil && !errors.As(err, &urlErr):
 		// A 2xx body that did not decode: the server's fault, not the wire's.
 		return false, "malformed response", nil
 	case err != nil:
+		// From http.Client.Do; a failed redirect policy comes with the
+		// redirect response.
 		if ok, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err); !ok {
 			return false, "permanent transport error", nil
 		}
@@ -77,14 +78,19 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 
 // checkRetry is retryablehttp's CheckRetry hook around retryDecision.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if err == nil && resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-		noteThrottled(ctx) // once per answer: a parallel walk sends fewer requests at once
+	if err == nil && resp != nil {
+		switch {
+		case resp.StatusCode < 300 && ctx.Err() == nil:
+			return false, nil // retryDecision's answer, without building its reason
+		case resp.StatusCode == http.StatusTooManyRequests:
+			noteThrottled(ctx) // once per answer: a parallel walk sends fewer requests at once
+		}
 	}
 	retry, reason, stopErr := c.retryDecision(ctx, resp, err)
 	if retry || err != nil || resp == nil || resp.StatusCode >= 300 {
 		c.logger.DebugContext(ctx, "prefactor: retry decision",
 			slog.Bool("retry", retry),
-			slog.String("reason", reason),
+			slog.String("reason", scrub(reason, c.token.Reveal())), // a transport error may quote the server
 			slog.Int("attempt", stateOf(ctx).attempts))
 	}
 	return retry, stopErr
@@ -120,9 +126,7 @@ func (c *Client) giveUp(resp *http.Response, err error, attempts int) (*http.Res
 	if resp != nil {
 		defer drainClose(resp.Body)
 		if err == nil {
-			e := newAPIError(resp)
-			e.Attempts = attempts
-			return nil, e
+			return nil, c.newAPIError(resp, attempts)
 		}
 	}
 	var apiErr *APIError
@@ -141,12 +145,15 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if v[0] >= '0' && v[0] <= '9' {
+		// All digits first: ParseUint reports overflow before it sees a
+		// stray letter further on.
+		if strings.Trim(v, "0123456789") != "" {
+			return 0, false
+		}
 		secs, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			if errors.Is(err, strconv.ErrRange) {
-				return math.MaxInt64, true
-			}
-			return 0, false
+			// Only overflow is left: wait "forever", which is over any limit.
+			return math.MaxInt64, true
 		}
 		if secs > math.MaxInt64/uint64(time.Second) {
 			return math.MaxInt64, true

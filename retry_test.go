@@ -2,11 +2,16 @@ package prefactor
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -214,58 +219,148 @@ func TestMutationWithoutKeyIsNotRetried(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in     string
-		want   time.Duration
-		wantOK bool
-	}{
-		{"", 0, false},
-		{"0", 0, true},
-		{"7", 7 * time.Second, true},
-		{" 120 ", 2 * time.Minute, true},
-		{"Fri, 27 Nov 2026 12:00:30 GMT", 30 * time.Second, true},
-		{"Friday, 27-Nov-26 12:01:00 GMT", time.Minute, true},
-		{"Fri Nov 27 12:00:05 2026", 5 * time.Second, true},
-		{"Thu, 26 Nov 2026 12:00:00 GMT", 0, true}, // in the past: no wait
-		{"99999999999999999999999", math.MaxInt64, true},
-		{"9223372037", math.MaxInt64, true},
-		{"-5", 0, false},
-		{"1.5", 0, false},
-		{"soon", 0, false},
+// TestRetryDecision runs the policy table of retryDecision (and the README)
+// row by row.
+func TestRetryDecision(t *testing.T) {
+	c, err := NewClient("tok", WithRetryAfterLimit(time.Minute))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		got, ok := parseRetryAfter(tt.in, now)
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
+	get := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/api/v1/api_token"}}
+	resp := func(status int, retryAfter string) *http.Response {
+		r := &http.Response{StatusCode: status, Header: http.Header{}, Request: get}
+		if retryAfter != "" {
+			r.Header.Set("Retry-After", retryAfter)
 		}
+		return r
+	}
+	urlErr := func(err error) error { return &url.Error{Op: "Get", URL: "https://h/api/v1/api_token", Err: err} }
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	future := time.Now().Add(2 * time.Hour).UTC().Format(http.TimeFormat)
+
+	for _, tc := range []struct {
+		name       string
+		ctx        context.Context
+		mutation   bool // the request is not idempotent
+		resp       *http.Response
+		err        error
+		retry      bool
+		reason     string // a substring of the logged reason
+		stopWithCx bool   // the stop error is the context's
+	}{
+		{name: "context cancelled", ctx: cancelled, resp: resp(503, ""), retry: false, reason: "context done", stopWithCx: true},
+		{name: "429, no Retry-After", resp: resp(429, ""), retry: true, reason: "status 429"},
+		{name: "429, Retry-After under the limit", resp: resp(429, "60"), retry: true, reason: "status 429"},
+		{name: "429, Retry-After over the limit", resp: resp(429, "61"), retry: false, reason: "asks to wait 1m1s, over the 1m0s limit"},
+		{name: "503, HTTP-date over the limit", resp: resp(503, future), retry: false, reason: "over the 1m0s limit"},
+		{name: "503, HTTP-date in the past", resp: resp(503, "Sat, 01 Jan 2000 00:00:00 GMT"), retry: true, reason: "status 503"},
+		{name: "503, unreadable Retry-After", resp: resp(503, "soon"), retry: true, reason: "status 503"},
+		{name: "500", resp: resp(500, ""), retry: true, reason: "status 500"},
+		{name: "502", resp: resp(502, ""), retry: true, reason: "status 502"},
+		{name: "504", resp: resp(504, ""), retry: true, reason: "status 504"},
+		{name: "599", resp: resp(599, ""), retry: true, reason: "status 599"},
+		{name: "500 with Retry-After over the limit still backs off", resp: resp(500, "3600"), retry: true, reason: "status 500"},
+		{name: "501", resp: resp(501, ""), retry: false, reason: "status 501 is final"},
+		{name: "200", resp: resp(200, ""), retry: false, reason: "status 200 is final"},
+		{name: "304", resp: resp(304, ""), retry: false, reason: "status 304 is final"},
+		{name: "400", resp: resp(400, ""), retry: false, reason: "status 400 is final"},
+		{name: "404", resp: resp(404, ""), retry: false, reason: "status 404 is final"},
+		{name: "409", resp: resp(409, ""), retry: false, reason: "status 409 is final"},
+		{name: "decoded *APIError", resp: resp(404, ""), err: &APIError{StatusCode: 404}, retry: false, reason: "status 404 is final"},
+		{name: "connection reset", err: urlErr(syscall.ECONNRESET), retry: true, reason: "transport error"},
+		{name: "connection refused", err: urlErr(syscall.ECONNREFUSED), retry: true, reason: "transport error"},
+		{name: "TLS certificate", err: urlErr(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), retry: false, reason: "permanent transport error"},
+		{name: "redirect loop", resp: resp(302, ""), err: urlErr(errors.New("stopped after 10 redirects")), retry: false, reason: "permanent transport error"},
+		{name: "body cut short", resp: resp(200, ""), err: &bodyReadError{err: syscall.ECONNRESET}, retry: true, reason: "body read failed"},
+		{name: "body over 16 MiB", resp: resp(200, ""), err: &bodyReadError{err: ErrResponseTooLarge}, retry: false, reason: "response body too large"},
+		{name: "malformed JSON", resp: resp(200, ""), err: fmt.Errorf("decoding response: %w", errors.New("bad")), retry: false, reason: "malformed response"},
+		{name: "mutation, 503", mutation: true, resp: resp(503, ""), retry: false, reason: "not idempotent"},
+		{name: "mutation, reset", mutation: true, err: urlErr(syscall.ECONNRESET), retry: false, reason: "not idempotent"},
+		{name: "mutation, body cut short", mutation: true, resp: resp(200, ""), err: &bodyReadError{err: syscall.ECONNRESET}, retry: false, reason: "not idempotent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := tc.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			ctx = context.WithValue(ctx, callStateKey{}, &callState{idempotent: !tc.mutation})
+			retry, reason, stopErr := c.retryDecision(ctx, tc.resp, tc.err)
+			if retry != tc.retry || !strings.Contains(reason, tc.reason) {
+				t.Errorf("retryDecision = %v, %q; want %v, %q", retry, reason, tc.retry, tc.reason)
+			}
+			if tc.stopWithCx != (stopErr != nil) || (stopErr != nil && !errors.Is(stopErr, context.Canceled)) {
+				t.Errorf("stop error %v; want the context's error: %v", stopErr, tc.stopWithCx)
+			}
+		})
 	}
 }
 
-func TestBackoffBounds(t *testing.T) {
-	min, max := 100*time.Millisecond, time.Second
-	for attempt, ceiling := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
-		ceiling *= time.Millisecond
-		for range 50 {
-			d := backoff(min, max, attempt, nil)
-			if d < ceiling/2 || d > ceiling {
-				t.Fatalf("attempt %d: wait %s outside [%s, %s]", attempt, d, ceiling/2, ceiling)
+// TestBackoff: Retry-After sets the wait on 429 and 503; otherwise the wait
+// doubles within [min, max] and stays in the upper half of each step.
+func TestBackoff(t *testing.T) {
+	min, max := 100*time.Millisecond, 2*time.Second
+	withRA := func(status int, v string) *http.Response {
+		return &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {v}}}
+	}
+	if got := backoff(min, max, 0, withRA(429, "7")); got != 7*time.Second {
+		t.Errorf("429 Retry-After 7: wait %s; want 7s (the server's, even above max)", got)
+	}
+	if got := backoff(min, max, 0, withRA(503, "Sat, 01 Jan 2000 00:00:00 GMT")); got != 0 {
+		t.Errorf("503 Retry-After in the past: wait %s; want 0", got)
+	}
+	for attempt := range 70 {
+		want := max
+		if attempt < 5 {
+			want = min << attempt
+		}
+		for _, resp := range []*http.Response{nil, withRA(500, "7"), withRA(429, "soon")} {
+			got := backoff(min, max, attempt, resp)
+			if got < want/2 || got > want {
+				t.Fatalf("attempt %d: wait %s; want %s..%s", attempt, got, want/2, want)
 			}
 		}
 	}
-	if d := backoff(min, max, 1000, nil); d < max/2 || d > max {
-		t.Errorf("huge attempt: wait %s", d)
+	if got := backoff(0, 0, 3, nil); got != 0 {
+		t.Errorf("zero min: wait %s; want 0", got)
 	}
-	if d := backoff(0, 0, 3, nil); d != 0 {
-		t.Errorf("zero bounds: wait %s", d)
+	if got := backoff(time.Nanosecond, time.Duration(math.MaxInt64), 80, nil); got < time.Duration(math.MaxInt64/2) {
+		t.Errorf("huge max: wait %s; want the upper half of max", got)
 	}
-	resp := &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"45"}}}
-	if d := backoff(min, max, 0, resp); d != 45*time.Second {
-		t.Errorf("Retry-After 45 on 503: wait %s", d)
-	}
-	resp.StatusCode = 500
-	if d := backoff(min, max, 0, resp); d > min {
-		t.Errorf("Retry-After on 500 must be ignored: wait %s", d)
+}
+
+// TestParseRetryAfter covers both forms of the header.
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false},
+		{"0", 0, true},
+		{"120", 2 * time.Minute, true},
+		{" 5 ", 5 * time.Second, true},
+		{"007", 7 * time.Second, true},
+		{"9223372036", 9223372036 * time.Second, true},
+		{"9223372037", math.MaxInt64, true}, // would overflow Duration
+		{"99999999999999999999999", math.MaxInt64, true},
+		{"99999999999999999999999x", 0, false},
+		{"-1", 0, false},
+		{"+1", 0, false},
+		{"1.5", 0, false},
+		{"1e3", 0, false},
+		{"soon", 0, false},
+		{"Sun, 01 Jun 2025 12:00:30 GMT", 30 * time.Second, true},             // IMF-fixdate
+		{"Sunday, 01-Jun-25 12:01:00 GMT", time.Minute, true},                 // RFC 850
+		{"Sun Jun  1 12:00:10 2025", 10 * time.Second, true},                  // asctime
+		{"Sun, 01 Jun 2025 11:00:00 GMT", 0, true},                            // past: no wait
+		{"Fri, 31 Dec 9999 23:59:59 GMT", time.Duration(math.MaxInt64), true}, // far future saturates
+		{"Sun, 01 Jun 2025 12:00:30", 0, false},
+	} {
+		got, ok := parseRetryAfter(tc.in, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseRetryAfter(%q) = %s, %v; want %s, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
 	}
 }

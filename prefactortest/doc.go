@@ -5,12 +5,18 @@
 // # A fake API server
 //
 // NewServer starts an in-process fake of the API (an httptest server) that
-// authenticates, filters, sorts and paginates like the real service, fails
-// on purpose (Server.FailNext, Server.SetLatency) and records what it
-// received (Server.Requests). Server.Client returns a client pointed at it:
+// authenticates, filters, sorts and paginates like the real service; gets,
+// creates, suspends, activates, revokes and deletes tokens under the
+// service's lifecycle rules, replaying answers to a repeated idempotency
+// key; fails on purpose (Server.FailNext, Server.SetLatency) and records
+// what it received (Server.Requests). Server.Client returns a client
+// pointed at it:
 //
 //	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(30)...)
 //	client := srv.Client()
+//
+// Server.Tokens shows the store after the code under test acted on it, and
+// Server.SetClock fixes the time stamped on created and changed tokens.
 //
 // # httpmock on a transport of its own
 //

@@ -57,12 +57,18 @@ func errorReply(status int, code prefactor.ErrorCode, message string, fieldError
 // invalidValue answers 400 invalid_value with one error per field, and a
 // message that names them all.
 func invalidValue(fieldErrors map[string][]string) reply {
+	return fieldErrorReply(prefactor.CodeInvalidValue, fieldErrors)
+}
+
+// fieldErrorReply answers 400 with code (invalid_value or required_value),
+// one error per field, and a message that names them all.
+func fieldErrorReply(code prefactor.ErrorCode, fieldErrors map[string][]string) reply {
 	fields := slices.Sorted(maps.Keys(fieldErrors))
 	parts := make([]string, len(fields))
 	for i, f := range fields {
 		parts[i] = f + " " + strings.Join(fieldErrors[f], ", ")
 	}
-	return errorReply(http.StatusBadRequest, prefactor.CodeInvalidValue, "invalid parameters: "+strings.Join(parts, "; "), fieldErrors)
+	return errorReply(http.StatusBadRequest, code, "invalid parameters: "+strings.Join(parts, "; "), fieldErrors)
 }
 
 // listQuery is a parsed list request.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,12 +26,14 @@ import (
 const Token = "pf_test_prefactortest_token"
 
 // Server is an in-process fake of the Prefactor API on httptest, for tests
-// of code that uses prefactor-go and for offline demos. It serves
-// GET /api/v1/api_token as the API reference describes it:
+// of code that uses prefactor-go and for offline demos. Every request needs
+// "Authorization: Bearer " + Token: without a bearer token it answers 401
+// not_authenticated, with another token 401 bad_authtoken.
 //
-//   - every request needs "Authorization: Bearer " + Token: without a
-//     bearer token it answers 401 not_authenticated, with another token
-//     401 bad_authtoken;
+// # Listing
+//
+// It serves GET /api/v1/api_token as the API reference describes it:
+//
 //   - account_id narrows the list to one account (without it, the fake
 //     lists every token it holds, whatever the account);
 //   - sorting takes id or status, with a leading "-" for descending, and
@@ -45,12 +48,62 @@ const Token = "pf_test_prefactortest_token"
 //     zero-based page_offset, next and previous page offsets null at the
 //     ends, item_start and item_end 0 on an empty page.
 //
+// # One token and its lifecycle
+//
+// It serves the rest of the resource too, with the service's rules:
+//
+//	GET    /api/v1/api_token/{id}           200, the token
+//	POST   /api/v1/api_token                201, a new active token and its value
+//	POST   /api/v1/api_token/{id}/suspend   200, active → suspended
+//	POST   /api/v1/api_token/{id}/activate  200, suspended → active
+//	POST   /api/v1/api_token/{id}/revoke    200, active or suspended → revoked
+//	DELETE /api/v1/api_token/{id}           204, revoked → gone (no body)
+//
+// An unknown ID is 404 not_found. A move the table does not allow (suspending
+// a revoked token, deleting an active one) is 422 invalid_action, and the
+// token is left as it was. A move sets the token's updated_at to the
+// server's clock.
+//
+// Create takes {"details":{"token_scope":…,"account_id":…,"agent_id":…,
+// "environment_id":…,"expires_at":…}} and checks it: token_scope is
+// required and one of account, environment and agent_deployment;
+// environment needs environment_id; agent_deployment needs agent_id and
+// environment_id; a field the scope does not use, and an expires_at that
+// is not RFC 3339 or not in the future, are refused.
+// Missing fields are 400 required_value, bad ones 400 invalid_value, with
+// one entry per field in "errors". The new token has an ID shaped like
+// FakeTokens' ones, a value starting "pf_", no creator, inserted_at and
+// updated_at at the server's clock and, without expires_at,
+// DefaultTokenLifetime later as its expiry. Without account_id it joins the
+// calling token's account, which for the fake is the account most
+// FakeTokens belong to. An agent_deployment token gets an
+// agent_deployment_id, the same for every token of one agent and
+// environment. The value appears in the create answer only, as with the
+// real service. IDs and values come from a fixed seed, so a server whose
+// clock is fixed (SetClock) creates the same tokens in every run.
+//
+// # Idempotency keys
+//
+// A create, suspend, activate or revoke may carry "idempotency_key" in its
+// JSON body, a delete the query parameter idempotency_key (which a POST
+// without the body field may use too); at most 64 characters, else 400
+// invalid_value. The server remembers the first
+// answer to each key — success or 4xx — and answers a later request with
+// the same key and the same method, path, query and JSON body with that
+// answer again, changing nothing: a repeated create returns the same token
+// and value and makes no second token. The same key with any other request
+// is 422 idempotency_key_already_used. Keys belong to one Server. Requests
+// that FailNext fails, or that fail authentication, never reach this step,
+// so they use up no key: a client's retry after them is served normally.
+// A mutation without a key is carried out each time it is sent.
+//
 // Any other route answers 404 not_found. Errors are the API's JSON:
 // {"status":"error","code":…,"message":…,"errors":{…}}.
 //
 // For tests of error handling, FailNext makes the next requests fail and
-// SetLatency slows every answer; Requests tells what the server received.
-// A Server is safe for concurrent use.
+// SetLatency slows every answer; Requests tells what the server received,
+// SetClock sets the time it stamps on tokens. A Server is safe for
+// concurrent use.
 type Server struct {
 	ts    *httptest.Server
 	mux   *http.ServeMux
@@ -58,11 +111,15 @@ type Server struct {
 	done  chan struct{}
 	close sync.Once
 
-	mu       sync.Mutex
-	tokens   []prefactor.APIToken // the store, in insertion order
-	requests []Request
-	faults   []pendingFault
-	latency  time.Duration
+	mu          sync.Mutex
+	tokens      []prefactor.APIToken // the store, in insertion order
+	requests    []Request
+	faults      []pendingFault
+	latency     time.Duration
+	clock       func() time.Time       // nil: time.Now
+	rand        *rand.Rand             // IDs and token values of created tokens
+	keys        map[string]keyedAnswer // idempotency key → first answer
+	deployments map[string]string      // agent ID + "/" + environment ID → agent deployment ID
 }
 
 // NewServer starts a fake API holding tokens and stops it when the test
@@ -92,7 +149,14 @@ func start(tb testing.TB, tokens []prefactor.APIToken) (*Server, error) {
 			return nil, fmt.Errorf("starting fake server: %w", err)
 		}
 	}
-	s := &Server{mux: http.NewServeMux(), tb: tb, done: make(chan struct{})}
+	s := &Server{
+		mux:         http.NewServeMux(),
+		tb:          tb,
+		done:        make(chan struct{}),
+		rand:        rand.New(rand.NewPCG(fakeSeed, serverStream)),
+		keys:        map[string]keyedAnswer{},
+		deployments: map[string]string{},
+	}
 	s.addTokens(tokens)
 	s.routes()
 	s.ts = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
@@ -104,8 +168,16 @@ func start(tb testing.TB, tokens []prefactor.APIToken) (*Server, error) {
 // handler runs after the request was recorded, delayed, checked against
 // injected faults and authenticated; one that reads or changes the store
 // (s.tokens) holds s.mu while it does, and encodes its answer under it.
+// Handlers of mutations are wrapped by s.mutation, which holds s.mu for
+// them and applies idempotency keys.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/api_token", s.handleList)
+	s.mux.HandleFunc("GET /api/v1/api_token/{id}", s.handleGet)
+	s.mux.HandleFunc("POST /api/v1/api_token", s.mutation(s.create))
+	s.mux.HandleFunc("POST /api/v1/api_token/{id}/suspend", s.mutation(s.move(suspend)))
+	s.mux.HandleFunc("POST /api/v1/api_token/{id}/activate", s.mutation(s.move(activate)))
+	s.mux.HandleFunc("POST /api/v1/api_token/{id}/revoke", s.mutation(s.move(revoke)))
+	s.mux.HandleFunc("DELETE /api/v1/api_token/{id}", s.mutation(s.remove))
 }
 
 // URL returns the server's base URL, e.g. "http://127.0.0.1:41233"; pass it
@@ -157,7 +229,8 @@ func (s *Server) Close() {
 }
 
 // Tokens returns a copy of the tokens the server holds, in the order they
-// were given.
+// were added (given to NewServer or Start, AddTokens, created through the
+// API), with their current status; deleted ones are gone.
 func (s *Server) Tokens() []prefactor.APIToken {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -268,12 +341,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, rep)
 		return
 	}
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
 		writeReply(w, errorReply(http.StatusNotFound, prefactor.CodeNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), nil))
 		return
 	}
-	h.ServeHTTP(w, r)
+	// ServeHTTP, unlike the handler Handler returns, sets the request's
+	// path values ({id}).
+	s.mux.ServeHTTP(w, r)
 }
 
 // wait sleeps d, unless the request is cancelled (false) or the server
@@ -318,8 +392,12 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, rep.header, body)
 }
 
-// encodeReply returns rep's status and its body as JSON.
+// encodeReply returns rep's status and its body as JSON; a nil body stays
+// nil, for an answer without one (204).
 func encodeReply(rep reply) (int, []byte) {
+	if rep.body == nil {
+		return rep.status, nil
+	}
 	b, err := json.Marshal(rep.body)
 	if err != nil {
 		// Only the fake's own types reach here, and they always encode.
@@ -335,10 +413,15 @@ func writeReply(w http.ResponseWriter, rep reply) {
 	writeJSON(w, status, rep.header, body)
 }
 
-// writeJSON writes a JSON answer with extra headers header (may be nil).
+// writeJSON writes a JSON answer with extra headers header (may be nil);
+// a nil body is an answer without one.
 func writeJSON(w http.ResponseWriter, status int, header http.Header, body []byte) {
 	for k, v := range header {
 		w.Header()[k] = v
+	}
+	if body == nil {
+		w.WriteHeader(status)
+		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

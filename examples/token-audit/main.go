@@ -25,7 +25,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -49,14 +48,12 @@ const (
 	exitError    = 2
 )
 
-const day = 24 * time.Hour
-
 // run is the program; it returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("token-audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	expiring, unused := span(30*day), span(90*day)
-	var at instant
+	expiring, unused := demo.Span(30*demo.Day), demo.Span(90*demo.Day)
+	var at demo.Instant
 	fs.Var(&expiring, "expiring", "report tokens that expire within this `span` (e.g. 30d or 72h; 0: off)")
 	fs.Var(&unused, "unused", "report tokens not used for this `span` (e.g. 90d; 0: off)")
 	fs.Var(&at, "at", "audit as of this `time` (2006-01-02 or RFC 3339; default: now)")
@@ -135,85 +132,15 @@ func (a audit) check(tok *prefactor.APIToken) []string {
 	if a.expiring > 0 {
 		switch left := tok.ExpiresAt.Sub(a.now); {
 		case left <= 0:
-			findings = append(findings, fmt.Sprintf("expired %s (%s ago)", date(tok.ExpiresAt), days(-left)))
+			findings = append(findings, fmt.Sprintf("expired %s (%s ago)", demo.Date(tok.ExpiresAt), demo.Days(-left)))
 		case left <= a.expiring:
-			findings = append(findings, fmt.Sprintf("expires %s (in %s)", date(tok.ExpiresAt), days(left)))
+			findings = append(findings, fmt.Sprintf("expires %s (in %s)", demo.Date(tok.ExpiresAt), demo.Days(left)))
 		}
 	}
 	if a.unused > 0 {
-		switch {
-		case tok.LastUsedAt == nil && a.now.Sub(tok.InsertedAt) >= a.unused:
-			findings = append(findings, fmt.Sprintf("never used, created %s (%s ago)", date(tok.InsertedAt), days(a.now.Sub(tok.InsertedAt))))
-		case tok.LastUsedAt != nil && a.now.Sub(*tok.LastUsedAt) >= a.unused:
-			findings = append(findings, fmt.Sprintf("last used %s (%s ago)", date(*tok.LastUsedAt), days(a.now.Sub(*tok.LastUsedAt))))
+		if finding, ok := demo.Unused(tok, a.now, a.unused); ok {
+			findings = append(findings, finding)
 		}
 	}
 	return findings
-}
-
-func date(t time.Time) string { return t.UTC().Format(time.DateOnly) }
-
-// days renders d in whole days, or hours when under two days.
-func days(d time.Duration) string {
-	if d < 2*day {
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d days", int(d/day))
-}
-
-// span is a flag value: a whole number of days ("30d") or a Go duration
-// ("36h", "0").
-type span time.Duration
-
-func (s *span) String() string {
-	d := time.Duration(*s)
-	if d%day == 0 {
-		return strconv.FormatInt(int64(d/day), 10) + "d"
-	}
-	return d.String()
-}
-
-func (s *span) Set(v string) error {
-	v = strings.TrimSpace(v)
-	var d time.Duration
-	if n, ok := strings.CutSuffix(v, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days > int(maxSpan/day) {
-			return fmt.Errorf("%q: want a whole number of days, like 30d", v)
-		}
-		d = time.Duration(days) * day
-	} else {
-		var err error
-		if d, err = time.ParseDuration(v); err != nil {
-			return fmt.Errorf("%q: want days (30d) or a duration (36h)", v)
-		}
-	}
-	if d < 0 {
-		return fmt.Errorf("%q is negative", v)
-	}
-	*s = span(d)
-	return nil
-}
-
-// maxSpan keeps a span in days from overflowing a time.Duration.
-const maxSpan = 100 * 365 * day
-
-// instant is a flag value: a date or an RFC 3339 time.
-type instant struct{ time.Time }
-
-func (i *instant) String() string {
-	if i.IsZero() {
-		return ""
-	}
-	return i.Format(time.RFC3339)
-}
-
-func (i *instant) Set(v string) error {
-	for _, layout := range []string{time.RFC3339, time.DateOnly} {
-		if t, err := time.Parse(layout, v); err == nil {
-			i.Time = t
-			return nil
-		}
-	}
-	return fmt.Errorf("%q: want a date (2006-01-02) or an RFC 3339 time", v)
 }

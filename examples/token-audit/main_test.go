@@ -8,6 +8,7 @@ import (
 	"time"
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
+	"github.com/prefactor-sdk/prefactor-go/examples/internal/demo"
 	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
 
@@ -22,6 +23,8 @@ func online(t *testing.T, srv *prefactortest.Server, token string) {
 	t.Setenv("PREFACTOR_API_TOKEN", token)
 	t.Setenv("PREFACTOR_API_URL", srv.URL())
 }
+
+const day = demo.Day
 
 var at = time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
 
@@ -160,28 +163,6 @@ func TestAuditErrors(t *testing.T) {
 	for _, args := range [][]string{{"-unused=-1d"}, {"-unused=xd"}, {"-expiring=soon"}, {"-at=yesterday"}, {"extra"}} {
 		if code, _, _ := runCmd(t, args...); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)
-		}
-	}
-}
-
-func TestSpanFlag(t *testing.T) {
-	for in, want := range map[string]time.Duration{
-		"30d": 30 * day, "0d": 0, "0": 0, "36h": 36 * time.Hour, "1.5h": 90 * time.Minute, " 7d ": 7 * day,
-	} {
-		var s span
-		if err := s.Set(in); err != nil || time.Duration(s) != want {
-			t.Errorf("Set(%q) = %v, %v; want %v", in, time.Duration(s), err, want)
-		}
-	}
-	for _, in := range []string{"", "d", "-3d", "-1h", "3.5d", "3 days", "999999999d"} {
-		var s span
-		if err := s.Set(in); err == nil {
-			t.Errorf("Set(%q) accepted %v", in, time.Duration(s))
-		}
-	}
-	for d, want := range map[span]string{span(30 * day): "30d", span(36 * time.Hour): "36h0m0s", 0: "0d"} {
-		if got := d.String(); got != want {
-			t.Errorf("String(%v) = %q, want %q", time.Duration(d), got, want)
 		}
 	}
 }

@@ -1,5 +1,6 @@
 // Package demo holds the little the example programs share: a client of
-// the real API or of an offline fake, and a readable line for an error.
+// the real API or of an offline fake, a readable line for an error, the
+// -unused and -at flag values, and the rule for a token gone unused.
 package demo
 
 import (
@@ -19,7 +20,9 @@ const OfflineTokens = 42
 // (at PREFACTOR_API_URL when that is set too); in your own program, that
 // part is just prefactor.NewClientFromEnv. Without a token it starts an
 // offline fake holding OfflineTokens FakeTokens, says so on stderr and
-// reports offline. Call stop when done; it stops the fake, if any.
+// reports offline. The fake's clock stands at prefactortest.ReferenceTime,
+// the "now" of its sample tokens, so a token it changes or creates fits in
+// with them. Call stop when done; it stops the fake, if any.
 func Connect(stderr io.Writer, program string) (client *prefactor.Client, offline bool, stop func(), err error) {
 	ua := prefactor.WithUserAgent("prefactor-go-example/" + program)
 	if os.Getenv("PREFACTOR_API_TOKEN") != "" {
@@ -30,6 +33,7 @@ func Connect(stderr io.Writer, program string) (client *prefactor.Client, offlin
 	if err != nil {
 		return nil, false, nil, err
 	}
+	srv.SetClock(prefactortest.ReferenceTime)
 	client, err = prefactor.NewClient(prefactortest.Token, prefactor.WithBaseURL(srv.URL()), ua)
 	if err != nil {
 		srv.Close()

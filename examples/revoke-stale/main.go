@@ -1,0 +1,156 @@
+// Command revoke-stale revokes the API tokens nobody has used for a while.
+// By default it is a dry run: it lists the tokens it would revoke and
+// changes nothing. With -apply it revokes them, one by one, and lists each
+// one it revoked.
+//
+// Usage:
+//
+//	go run ./examples/revoke-stale [-unused 90d] [-apply] [-account ID] [-at TIME]
+//
+// A token is stale when it was last used -unused ago or earlier, or was
+// never used and was created that long ago. The span takes days ("90d") or
+// a Go duration ("36h"). Revoked tokens are skipped; suspended ones are
+// revoked like active ones. Revoking is final: a revoked token never
+// authenticates again.
+//
+// With PREFACTOR_API_TOKEN set it acts on the real API (PREFACTOR_API_URL,
+// or the default); without it, on an offline fake with sample tokens, judged
+// as of the time those samples were made, so nothing real changes. Exit
+// status: 0 done (also when nothing is stale), 1 a failed API call, with the
+// API's error code and message, 2 bad flags. With -apply it stops at the
+// first revocation that fails; the tokens revoked before it stay revoked,
+// and running it again picks up the rest.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"text/tabwriter"
+	"time"
+
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+	"github.com/prefactor-sdk/prefactor-go/examples/internal/demo"
+	"github.com/prefactor-sdk/prefactor-go/prefactortest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitAPI   = 1
+	exitUsage = 2
+)
+
+// stale is a token to revoke, and why.
+type stale struct {
+	tok    *prefactor.APIToken
+	reason string
+}
+
+// run is the program; it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("revoke-stale", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	unused := demo.Span(90 * demo.Day)
+	var at demo.Instant
+	fs.Var(&unused, "unused", "revoke tokens not used for this `span` or longer (e.g. 90d or 2160h)")
+	apply := fs.Bool("apply", false, "revoke the stale tokens (default: a dry run that only lists them)")
+	account := fs.String("account", "", "look at this account's tokens (default: the API's choice, the token's own account)")
+	fs.Var(&at, "at", "judge staleness as of this `time` (2006-01-02 or RFC 3339; default: now)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "revoke-stale: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	if unused == 0 {
+		fmt.Fprintln(stderr, "revoke-stale: -unused must be more than 0: every token would count as stale")
+		return exitUsage
+	}
+
+	client, offline, stopDemo, err := demo.Connect(stderr, "revoke-stale")
+	if err != nil {
+		fmt.Fprintln(stderr, "revoke-stale:", err)
+		return exitAPI
+	}
+	defer stopDemo()
+	now := time.Now()
+	switch {
+	case !at.IsZero():
+		now = at.Time
+	case offline:
+		now = prefactortest.ReferenceTime()
+		fmt.Fprintf(stderr, "revoke-stale: judging the sample tokens as of %s, when they were made.\n", demo.Date(now))
+	}
+
+	// List everything first, then act: the revocations do not disturb the
+	// pages still to come, and a failed listing revokes nothing.
+	var found []stale
+	total := 0
+	for tok, err := range client.APITokens.All(ctx, &prefactor.ListAPITokensOptions{AccountID: *account}) {
+		if err != nil {
+			fmt.Fprintln(stderr, "revoke-stale: listing tokens:", demo.Describe(err))
+			return exitAPI
+		}
+		total++
+		if tok.Status == prefactor.TokenStatusRevoked {
+			continue
+		}
+		if reason, ok := demo.Unused(tok, now, time.Duration(unused)); ok {
+			found = append(found, stale{tok: tok, reason: reason})
+		}
+	}
+	if len(found) == 0 {
+		fmt.Fprintf(stderr, "revoke-stale: none of the %d tokens has gone unused for %s.\n", total, unused.String())
+		return exitOK
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	if !*apply {
+		fmt.Fprintln(tw, "ID\tSTATUS\tUNUSED")
+		for _, s := range found {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.tok.ID, s.tok.Status, s.reason)
+		}
+		if err := tw.Flush(); err != nil {
+			fmt.Fprintln(stderr, "revoke-stale:", err)
+			return exitAPI
+		}
+		fmt.Fprintf(stderr, "revoke-stale: dry run: would revoke %d of %d tokens, unused for %s; run with -apply to revoke them.\n", len(found), total, unused.String())
+		return exitOK
+	}
+
+	fmt.Fprintln(tw, "REVOKED\tWAS\tUNUSED")
+	revoked := 0
+	for _, s := range found {
+		if _, err := client.APITokens.Revoke(ctx, s.tok.ID); err != nil {
+			_ = tw.Flush()
+			fmt.Fprintf(stderr, "revoke-stale: revoking %s: %s\n", s.tok.ID, demo.Describe(err))
+			fmt.Fprintf(stderr, "revoke-stale: revoked %d of %d stale tokens before the error; run again to revoke the rest.\n", revoked, len(found))
+			return exitAPI
+		}
+		revoked++
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.tok.ID, s.tok.Status, s.reason)
+	}
+	if err := tw.Flush(); err != nil {
+		fmt.Fprintln(stderr, "revoke-stale:", err)
+		return exitAPI
+	}
+	fmt.Fprintf(stderr, "revoke-stale: revoked %d of %d tokens, unused for %s.\n", revoked, total, unused.String())
+	return exitOK
+}

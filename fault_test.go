@@ -1,0 +1,1009 @@
+package prefactor
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The fault matrix: every fault we can make on loopback, each against a real
+// httptest server, with the error's type and fields, the attempts the server
+// saw, the elapsed time and the goroutine count checked per row.
+//
+// Run with -v to see each row's measured attempts and elapsed time.
+
+// faultEnv is one row's world: the server, its request counter and the
+// channels that let handlers and the test meet without sleeping.
+type faultEnv struct {
+	t       *testing.T
+	srv     *httptest.Server
+	hits    atomic.Int32
+	release chan struct{} // closed when the row's call has returned
+	headers chan struct{} // one value per response whose headers reached the client (hooked rows)
+	logs    *logSink
+	open    atomic.Int32 // server connections not yet closed or hijacked
+
+	mu      sync.Mutex
+	onRetry func() // called when the client decides to retry, before it waits
+	onHead  func() // called when response headers reach the client (hooked rows)
+}
+
+func (e *faultEnv) setOnRetry(f func()) { e.mu.Lock(); e.onRetry = f; e.mu.Unlock() }
+func (e *faultEnv) setOnHead(f func())  { e.mu.Lock(); e.onHead = f; e.mu.Unlock() }
+
+func (e *faultEnv) fire(which *func()) {
+	e.mu.Lock()
+	f := *which
+	e.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// waitHeaders blocks a handler until the client has the response headers,
+// or the row is over.
+func (e *faultEnv) waitHeaders() {
+	select {
+	case <-e.headers:
+	case <-e.release:
+	}
+}
+
+// headerHook is a RoundTripper that reports each response whose headers
+// arrived, so a handler can break the connection strictly mid-body.
+type headerHook struct {
+	rt http.RoundTripper
+	e  *faultEnv
+}
+
+func (h headerHook) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := h.rt.RoundTrip(req)
+	if err == nil {
+		h.e.fire(&h.e.onHead)
+		select {
+		case h.e.headers <- struct{}{}:
+		default:
+		}
+	}
+	return resp, err
+}
+
+// logSink collects everything a client logs, at every level, as text.
+type logSink struct {
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	onRecord func(slog.Record)
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *logSink) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+func (s *logSink) logger() *slog.Logger {
+	h := slog.NewTextHandler(s, &slog.HandlerOptions{Level: slog.LevelDebug})
+	return slog.New(sinkHandler{Handler: h, sink: s})
+}
+
+// sinkHandler passes records to a text handler and to the sink's hook.
+type sinkHandler struct {
+	slog.Handler
+	sink *logSink
+}
+
+func (h sinkHandler) Handle(ctx context.Context, r slog.Record) error {
+	if f := h.sink.onRecord; f != nil {
+		f(r)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h sinkHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return sinkHandler{h.Handler.WithAttrs(as), h.sink}
+}
+
+func (h sinkHandler) WithGroup(name string) slog.Handler {
+	return sinkHandler{h.Handler.WithGroup(name), h.sink}
+}
+
+// retryDecided reports whether r is the client's retry decision with retry=true.
+func retryDecided(r slog.Record) bool {
+	if r.Message != "prefactor: retry decision" {
+		return false
+	}
+	yes := false
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "retry" && a.Value.Kind() == slog.KindBool && a.Value.Bool() {
+			yes = true
+		}
+		return true
+	})
+	return yes
+}
+
+// closeIdleConns closes the idle connections of the client's own transport,
+// which the client otherwise keeps for reuse.
+func closeIdleConns(c *Client) {
+	if k, ok := c.http.HTTPClient.Transport.(keepIdle); ok {
+		if ci, ok := k.RoundTripper.(interface{ CloseIdleConnections() }); ok {
+			ci.CloseIdleConnections()
+		}
+	}
+}
+
+// waitGoroutines fails the test unless the goroutine count comes back to at
+// most before within a bounded time; connections that were just closed need
+// a moment for their read and write loops to end.
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
+		}
+		runtime.Gosched()
+	}
+}
+
+// waitConnsClosed fails the test unless the server's open connections drop
+// to zero within a bounded time (the server notices a close asynchronously).
+func waitConnsClosed(t *testing.T, open *atomic.Int32) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for open.Load() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open after the client closed its idle ones: a response body was not closed", open.Load())
+		}
+		runtime.Gosched()
+	}
+}
+
+// tokenJSON is one list entry as the API sends it.
+func tokenJSON(id string) string {
+	return `{"id":"` + id + `","type":"api_token","account_id":"acc_1",` +
+		`"created_by_admin_user_id":null,"environment_id":null,` +
+		`"expires_at":"2030-01-01T00:00:00Z","inserted_at":"2024-01-01T00:00:00Z",` +
+		`"updated_at":"2024-01-02T00:00:00Z","last_used_at":null,` +
+		`"status":"active","token_scope":"account"}`
+}
+
+// listJSON is a success body holding ids, with next as next_page_offset
+// (nil: the last page).
+func listJSON(offset int, next *int, ids ...string) string {
+	items := make([]string, len(ids))
+	for i, id := range ids {
+		items[i] = tokenJSON(id)
+	}
+	nextJSON := "null"
+	if next != nil {
+		nextJSON = strconv.Itoa(*next)
+	}
+	return fmt.Sprintf(`{"status":"success","summaries":[%s],"pagination":{"item_count":99,"item_start":%d,"item_end":%d,`+
+		`"page_count":9,"page_index":1,"page_offset":%d,"page_size":%d,"next_page_offset":%s,"previous_page_offset":null},"sorting":null}`,
+		strings.Join(items, ","), offset+1, offset+len(ids), offset, len(ids), nextJSON)
+}
+
+func intp(n int) *int { return &n }
+
+func writeBody(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func okPage(w http.ResponseWriter) { writeBody(w, 200, listJSON(0, nil, "tok_a", "tok_b")) }
+
+// hijack takes the raw connection from the server.
+func hijack(t *testing.T, w http.ResponseWriter) (net.Conn, *bufio.ReadWriter) {
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		t.Errorf("hijack: %v", err)
+		panic(http.ErrAbortHandler)
+	}
+	return conn, rw
+}
+
+// reset closes conn with an RST instead of a FIN.
+func reset(conn net.Conn) {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// pagedServe answers list calls from pages, keyed by the requested offset.
+func pagedServe(pages map[int]string) func(*faultEnv, int, http.ResponseWriter, *http.Request) {
+	return func(e *faultEnv, _ int, w http.ResponseWriter, r *http.Request) {
+		off, _ := strconv.Atoi(r.URL.Query().Get("pagination[offset]"))
+		body, ok := pages[off]
+		if !ok {
+			e.t.Errorf("unexpected request for offset %d", off)
+			writeBody(w, 404, `{"status":"error","code":"not_found","message":"no such page"}`)
+			return
+		}
+		writeBody(w, 200, body)
+	}
+}
+
+// allResult is what ranging over All produced.
+type allResult struct {
+	ids []string
+	err error
+}
+
+func rangeAll(ctx context.Context, c *Client, stopAfter int) allResult {
+	var res allResult
+	for tok, err := range c.APITokens.All(ctx, &ListAPITokensOptions{PageSize: 2}) {
+		if err != nil {
+			res.err = err
+			break
+		}
+		res.ids = append(res.ids, tok.ID)
+		if len(res.ids) == stopAfter {
+			break
+		}
+	}
+	return res
+}
+
+func wantAPIError(t *testing.T, err error, status int, code ErrorCode, attempts int) *APIError {
+	t.Helper()
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("error %v (%T): want an *APIError", err, err)
+	}
+	if apiErr.StatusCode != status || apiErr.Code != code || apiErr.Attempts != attempts {
+		t.Errorf("APIError status %d code %q attempts %d; want %d %q %d", apiErr.StatusCode, apiErr.Code, apiErr.Attempts, status, code, attempts)
+	}
+	if apiErr.Method != http.MethodGet || apiErr.Path != "/api/v1/api_token" {
+		t.Errorf("APIError names %s %s; want GET /api/v1/api_token", apiErr.Method, apiErr.Path)
+	}
+	if !strings.HasPrefix(err.Error(), "prefactor: list API tokens: ") {
+		t.Errorf("error %q does not name the operation", err)
+	}
+	return apiErr
+}
+
+func wantNoAPIError(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		t.Fatalf("error %v is an *APIError; want a non-HTTP failure", err)
+	}
+	if !strings.HasPrefix(err.Error(), "prefactor: list API tokens: ") {
+		t.Errorf("error %q does not name the operation", err)
+	}
+}
+
+func wantPage(t *testing.T, got any, err error, ids ...string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("error %v; want success", err)
+	}
+	page, ok := got.(*Page[*APIToken])
+	if !ok {
+		t.Fatalf("result %T; want a page", got)
+	}
+	var gotIDs []string
+	for _, tok := range page.Items {
+		gotIDs = append(gotIDs, tok.ID)
+	}
+	if strings.Join(gotIDs, ",") != strings.Join(ids, ",") {
+		t.Errorf("page items %v; want %v", gotIDs, ids)
+	}
+}
+
+func wantAll(t *testing.T, got any, wantErr error, ids ...string) {
+	t.Helper()
+	res := got.(allResult)
+	if strings.Join(res.ids, ",") != strings.Join(ids, ",") {
+		t.Errorf("All yielded %v; want %v", res.ids, ids)
+	}
+	switch {
+	case wantErr == nil && res.err != nil:
+		t.Errorf("All error %v; want none", res.err)
+	case wantErr != nil && !errors.Is(res.err, wantErr):
+		t.Errorf("All error %v; want %v", res.err, wantErr)
+	}
+}
+
+// faultRow is one fault: how the server misbehaves, how the client is
+// configured and called, and what must come out.
+type faultRow struct {
+	name string
+	// serve answers the n-th request (1-based).
+	serve func(e *faultEnv, n int, w http.ResponseWriter, r *http.Request)
+	// raw, when set, replaces the HTTP server with a bare TCP listener and
+	// gets each accepted connection; attempts then counts connections.
+	raw func(e *faultEnv, conn net.Conn)
+	// opts come after the matrix defaults (3 attempts, 1–2 ms waits, 10 s
+	// per attempt) and override them.
+	opts []Option
+	// hook sends requests through headerHook on a transport of the test's own.
+	hook bool
+	// call makes the call; nil means List with page size 2.
+	call func(ctx context.Context, e *faultEnv, c *Client) (any, error)
+	// attempts is how many requests the server must see.
+	attempts int
+	// minElapsed and maxElapsed bound the call's duration.
+	minElapsed, maxElapsed time.Duration
+	check                  func(t *testing.T, got any, err error)
+}
+
+var (
+	pastDate   = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)
+	bigPayload = strings.Repeat("a", maxSuccessBody+1)
+)
+
+func faultRows() []faultRow {
+	all := func(stopAfter int) func(context.Context, *faultEnv, *Client) (any, error) {
+		return func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+			res := rangeAll(ctx, c, stopAfter)
+			return res, res.err
+		}
+	}
+	slowBackoff := WithRetryWait(10*time.Second, 10*time.Second) // a backoff wait would show as >= 5 s
+	fast := 3 * time.Second                                      // bound for rows that never wait on purpose
+
+	return []faultRow{
+		{
+			name: "429 with Retry-After seconds, then success",
+			serve: func(_ *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
+				if n == 1 {
+					w.Header().Set("Retry-After", "1")
+					writeBody(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
+					return
+				}
+				okPage(w)
+			},
+			attempts:   2,
+			minElapsed: time.Second, // the server's wait, not the 1–2 ms backoff
+			maxElapsed: time.Second + fast,
+			check: func(t *testing.T, got any, err error) {
+				wantPage(t, got, err, "tok_a", "tok_b")
+			},
+		},
+		{
+			name: "429 with Retry-After HTTP-date in the past, then success",
+			serve: func(_ *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
+				if n == 1 {
+					w.Header().Set("Retry-After", pastDate)
+					writeBody(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
+					return
+				}
+				okPage(w)
+			},
+			opts:       []Option{slowBackoff}, // the date, not the backoff, sets the wait
+			attempts:   2,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, err error) {
+				wantPage(t, got, err, "tok_a", "tok_b")
+			},
+		},
+		{
+			name: "429 with Retry-After HTTP-date every time",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", pastDate)
+				writeBody(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
+			},
+			opts:       []Option{slowBackoff},
+			attempts:   3,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				e := wantAPIError(t, err, 429, CodeUnknown, 3)
+				if e.RetryAfter != 0 || e.Message != "slow down" {
+					t.Errorf("RetryAfter %s, Message %q; want 0 (date in the past), %q", e.RetryAfter, e.Message, "slow down")
+				}
+			},
+		},
+		{
+			name: "429 with huge Retry-After is not slept",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "3600")
+				w.Header().Set("X-Request-Id", "req-429")
+				writeBody(w, 429, `{"status":"error","code":"unknown","message":"come back later"}`)
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				e := wantAPIError(t, err, 429, CodeUnknown, 1)
+				if e.RetryAfter != time.Hour || e.RequestID != "req-429" {
+					t.Errorf("RetryAfter %s, RequestID %q; want 1h0m0s, req-429", e.RetryAfter, e.RequestID)
+				}
+				if !strings.Contains(err.Error(), "retry after 1h0m0s") {
+					t.Errorf("error %q does not say how long the server asked to wait", err)
+				}
+			},
+		},
+		{
+			name: "503 with Retry-After beyond int64 is not slept",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "99999999999999999999999")
+				w.WriteHeader(503)
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				e := wantAPIError(t, err, 503, "", 1)
+				if e.RetryAfter != math.MaxInt64 {
+					t.Errorf("RetryAfter %s; want the largest Duration", e.RetryAfter)
+				}
+			},
+		},
+		{
+			name: "503 with Retry-After over WithRetryAfterLimit",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "1")
+				writeBody(w, 503, `{"status":"error","code":"unexpected","message":"maintenance"}`)
+			},
+			opts:       []Option{WithRetryAfterLimit(500 * time.Millisecond)},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				e := wantAPIError(t, err, 503, CodeUnexpected, 1)
+				if e.RetryAfter != time.Second {
+					t.Errorf("RetryAfter %s; want 1s", e.RetryAfter)
+				}
+			},
+		},
+		{
+			name: "503 then success",
+			serve: func(_ *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
+				if n == 1 {
+					writeBody(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
+					return
+				}
+				okPage(w)
+			},
+			attempts:   2,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, err error) {
+				wantPage(t, got, err, "tok_a", "tok_b")
+			},
+		},
+		{
+			name: "HTML 502 every time",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(502)
+				_, _ = io.WriteString(w, "<html>\n<head><title>502 Bad Gateway</title></head>\n<body><center><h1>502 Bad Gateway</h1></center>\n"+strings.Repeat("<!-- padding -->\n", 100)+"</body></html>")
+			},
+			attempts:   3,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				e := wantAPIError(t, err, 502, "", 3)
+				if !strings.HasPrefix(e.Message, "<html> <head><title>502 Bad Gateway</title>") || len(e.Message) > 200 || strings.Contains(e.Message, "\n") {
+					t.Errorf("Message %q; want a one-line snippet of at most 200 bytes", e.Message)
+				}
+				if !strings.Contains(err.Error(), "502 Bad Gateway") || !strings.Contains(err.Error(), "after 3 attempts") {
+					t.Errorf("error %q; want the status text and the attempts", err)
+				}
+			},
+		},
+		{
+			name: "404 is final",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				writeBody(w, 404, `{"status":"error","code":"not_found","message":"no such account"}`)
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantAPIError(t, err, 404, CodeNotFound, 1)
+				if !errors.Is(err, ErrNotFound) {
+					t.Errorf("errors.Is(%v, ErrNotFound) = false", err)
+				}
+			},
+		},
+		{
+			name: "connection reset before headers, every time",
+			serve: func(e *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				conn, _ := hijack(e.t, w)
+				reset(conn)
+			},
+			attempts:   3,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				var urlErr *url.Error
+				if !errors.As(err, &urlErr) || !strings.Contains(err.Error(), "giving up after 3 attempts") {
+					t.Errorf("error %v; want a *url.Error after 3 attempts", err)
+				}
+			},
+		},
+		{
+			name: "connection reset before headers, then success",
+			serve: func(e *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
+				if n == 1 {
+					conn, _ := hijack(e.t, w)
+					reset(conn)
+					return
+				}
+				okPage(w)
+			},
+			attempts:   2,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, err error) {
+				wantPage(t, got, err, "tok_a", "tok_b")
+			},
+		},
+		{
+			name: "connection reset mid-body, then success",
+			hook: true,
+			serve: func(e *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
+				if n == 1 {
+					conn, rw := hijack(e.t, w)
+					body := listJSON(0, nil, "tok_a", "tok_b")
+					fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:len(body)/2])
+					_ = rw.Flush()
+					e.waitHeaders()
+					reset(conn)
+					return
+				}
+				okPage(w)
+			},
+			attempts:   2,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, err error) {
+				wantPage(t, got, err, "tok_a", "tok_b")
+			},
+		},
+		{
+			name: "connection reset mid-body, every time",
+			hook: true,
+			serve: func(e *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				conn, rw := hijack(e.t, w)
+				body := listJSON(0, nil, "tok_a", "tok_b")
+				fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:len(body)/2])
+				_ = rw.Flush()
+				e.waitHeaders()
+				reset(conn)
+			},
+			attempts:   3,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				if !strings.Contains(err.Error(), "giving up after 3 attempts: reading response body") || !errors.Is(err, syscall.ECONNRESET) {
+					t.Errorf("error %v; want a body read failure with ECONNRESET after 3 attempts", err)
+				}
+			},
+		},
+		{
+			name: "connection closed mid-body (short Content-Length), every time",
+			serve: func(e *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				conn, rw := hijack(e.t, w)
+				body := listJSON(0, nil, "tok_a", "tok_b")
+				fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:len(body)/2])
+				_ = rw.Flush()
+				_ = conn.Close()
+			},
+			attempts:   3,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				if !strings.Contains(err.Error(), "reading response body") || !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Errorf("error %v; want a body read failure with io.ErrUnexpectedEOF", err)
+				}
+			},
+		},
+		{
+			name: "server hangs before headers (WithTimeout 50ms)",
+			serve: func(e *faultEnv, _ int, _ http.ResponseWriter, r *http.Request) {
+				select {
+				case <-r.Context().Done():
+				case <-e.release:
+				}
+			},
+			opts:       []Option{WithTimeout(50 * time.Millisecond)},
+			attempts:   3,
+			minElapsed: 150 * time.Millisecond, // three whole attempts
+			maxElapsed: 150*time.Millisecond + fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				var netErr net.Error
+				if !errors.As(err, &netErr) || !netErr.Timeout() || !strings.Contains(err.Error(), "giving up after 3 attempts") {
+					t.Errorf("error %v; want a timeout after 3 attempts", err)
+				}
+			},
+		},
+		{
+			name: "listener accepts and never reads or answers (WithTimeout 50ms)",
+			raw: func(e *faultEnv, conn net.Conn) {
+				<-e.release
+				_ = conn.Close()
+			},
+			opts:       []Option{WithTimeout(50 * time.Millisecond)},
+			attempts:   3, // (retries + 1) × timeout, plus 1–2 ms waits
+			minElapsed: 150 * time.Millisecond,
+			maxElapsed: 150*time.Millisecond + fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				var netErr net.Error
+				if !errors.As(err, &netErr) || !netErr.Timeout() || !strings.Contains(err.Error(), "giving up after 3 attempts") {
+					t.Errorf("error %v; want a timeout after 3 attempts", err)
+				}
+			},
+		},
+		{
+			name: "server hangs mid-body (WithTimeout 100ms)",
+			serve: func(e *faultEnv, _ int, w http.ResponseWriter, r *http.Request) {
+				body := listJSON(0, nil, "tok_a", "tok_b")
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				w.WriteHeader(200)
+				_, _ = io.WriteString(w, body[:10])
+				_ = http.NewResponseController(w).Flush()
+				select {
+				case <-r.Context().Done():
+				case <-e.release:
+				}
+			},
+			opts:       []Option{WithTimeout(100 * time.Millisecond), WithMaxRetries(1)},
+			attempts:   2,
+			minElapsed: 200 * time.Millisecond,
+			maxElapsed: 200*time.Millisecond + fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				if !strings.Contains(err.Error(), "giving up after 2 attempts: reading response body") {
+					t.Errorf("error %v; want a body read timeout after 2 attempts", err)
+				}
+			},
+		},
+		{
+			name: "server hangs, caller's deadline ends the attempt",
+			serve: func(e *faultEnv, _ int, _ http.ResponseWriter, r *http.Request) {
+				select {
+				case <-r.Context().Done():
+				case <-e.release:
+				}
+			},
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+				defer cancel()
+				return c.APITokens.List(ctx, nil)
+			},
+			attempts:   1,
+			minElapsed: 100 * time.Millisecond,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("error %v; want context.DeadlineExceeded", err)
+				}
+			},
+		},
+		{
+			name: "truncated JSON in a complete 200 response",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				body := listJSON(0, nil, "tok_a", "tok_b")
+				writeBody(w, 200, body[:len(body)-7])
+			},
+			attempts:   1, // the server's fault, not the wire's: sending again would not help
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "decoding response (status 200)") {
+					t.Errorf("error %v; want a decoding error wrapping io.ErrUnexpectedEOF", err)
+				}
+			},
+		},
+		{
+			name: "HTML in a 200 response",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = io.WriteString(w, "<html>login page</html>")
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				if !strings.Contains(err.Error(), "decoding response (status 200): invalid character '<'") {
+					t.Errorf("error %v; want a decoding error", err)
+				}
+			},
+		},
+		{
+			name: "oversized success body (16 MiB + 1)",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"status":"success","summaries":[],"note":"`)
+				_, _ = io.WriteString(w, bigPayload)
+				_, _ = io.WriteString(w, `"}`)
+			},
+			attempts:   1,
+			maxElapsed: 10 * time.Second,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				if !errors.Is(err, ErrResponseTooLarge) {
+					t.Errorf("error %v; want ErrResponseTooLarge", err)
+				}
+			},
+		},
+		{
+			name:  "next_page_offset stalls",
+			serve: pagedServe(map[int]string{0: listJSON(0, intp(0), "tok_a", "tok_b")}),
+			call:  all(-1),
+			// One request: the iterator sees the stall before asking again.
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, _ error) {
+				wantAll(t, got, ErrPaginationStalled, "tok_a", "tok_b")
+			},
+		},
+		{
+			name: "next_page_offset goes backwards",
+			serve: pagedServe(map[int]string{
+				0: listJSON(0, intp(2), "tok_a", "tok_b"),
+				2: listJSON(2, intp(1), "tok_c", "tok_d"),
+			}),
+			call:       all(-1),
+			attempts:   2,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, _ error) {
+				wantAll(t, got, ErrPaginationStalled, "tok_a", "tok_b", "tok_c", "tok_d")
+			},
+		},
+		{
+			name:       "next_page_offset is negative",
+			serve:      pagedServe(map[int]string{0: listJSON(0, intp(-2), "tok_a", "tok_b")}),
+			call:       all(-1),
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, _ error) {
+				wantAll(t, got, ErrPaginationStalled, "tok_a", "tok_b")
+				if err := got.(allResult).err; err == nil || !strings.Contains(err.Error(), "next_page_offset -2 does not move past offset 0") {
+					t.Errorf("error %v; want it to name the offsets", err)
+				}
+			},
+		},
+		{
+			name: "page with duplicate IDs is yielded as sent",
+			serve: pagedServe(map[int]string{
+				0: listJSON(0, intp(2), "tok_a", "tok_b"),
+				2: listJSON(2, nil, "tok_b", "tok_c", "tok_c"),
+			}),
+			call:       all(-1),
+			attempts:   2,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, _ error) {
+				wantAll(t, got, nil, "tok_a", "tok_b", "tok_b", "tok_c", "tok_c")
+			},
+		},
+		{
+			name: "break out of All mid-page",
+			serve: pagedServe(map[int]string{
+				0: listJSON(0, intp(2), "tok_a", "tok_b"),
+				2: listJSON(2, intp(4), "tok_c", "tok_d"),
+			}),
+			call:       all(3), // stops after tok_c: page 2 is fetched, page 3 never is
+			attempts:   2,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, _ error) {
+				wantAll(t, got, nil, "tok_a", "tok_b", "tok_c")
+			},
+		},
+		{
+			name: "break out of All on the first item",
+			serve: pagedServe(map[int]string{
+				0: listJSON(0, intp(2), "tok_a", "tok_b"),
+			}),
+			call:       all(1),
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, _ error) {
+				wantAll(t, got, nil, "tok_a")
+			},
+		},
+		{
+			name: "ctx cancelled mid-backoff",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				writeBody(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
+			},
+			opts: []Option{slowBackoff},
+			call: func(ctx context.Context, e *faultEnv, c *Client) (any, error) {
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				e.setOnRetry(cancel) // the client has decided to wait 5–10 s
+				return c.APITokens.List(ctx, nil)
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("error %v; want context.Canceled", err)
+				}
+			},
+		},
+		{
+			name: "ctx cancelled while waiting out Retry-After",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "30")
+				writeBody(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
+			},
+			call: func(ctx context.Context, e *faultEnv, c *Client) (any, error) {
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				e.setOnRetry(cancel)
+				return c.APITokens.List(ctx, nil)
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("error %v; want context.Canceled", err)
+				}
+			},
+		},
+		{
+			name: "ctx cancelled mid-body",
+			hook: true,
+			serve: func(e *faultEnv, _ int, w http.ResponseWriter, r *http.Request) {
+				body := listJSON(0, nil, "tok_a", "tok_b")
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				w.WriteHeader(200)
+				_, _ = io.WriteString(w, body[:20])
+				_ = http.NewResponseController(w).Flush()
+				select {
+				case <-r.Context().Done():
+				case <-e.release:
+				}
+			},
+			call: func(ctx context.Context, e *faultEnv, c *Client) (any, error) {
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				e.setOnHead(cancel) // headers are in, the body is not
+				return c.APITokens.List(ctx, nil)
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantNoAPIError(t, err)
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("error %v; want context.Canceled", err)
+				}
+			},
+		},
+	}
+}
+
+func TestFaultMatrix(t *testing.T) {
+	for _, row := range faultRows() {
+		t.Run(row.name, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			e := &faultEnv{
+				t:       t,
+				release: make(chan struct{}),
+				headers: make(chan struct{}, 16),
+				logs:    &logSink{},
+			}
+			e.logs.onRecord = func(r slog.Record) {
+				if retryDecided(r) {
+					e.fire(&e.onRetry)
+				}
+			}
+			var baseURL string
+			var rawDone sync.WaitGroup
+			var ln net.Listener
+			if row.raw != nil {
+				var err error
+				if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+					t.Fatal(err)
+				}
+				baseURL = "http://" + ln.Addr().String()
+				rawDone.Add(1)
+				go func() {
+					defer rawDone.Done()
+					for {
+						conn, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						e.hits.Add(1)
+						rawDone.Add(1)
+						go func() {
+							defer rawDone.Done()
+							row.raw(e, conn)
+						}()
+					}
+				}()
+			} else {
+				e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					n := int(e.hits.Add(1))
+					row.serve(e, n, w, r)
+				}))
+				e.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+					switch s {
+					case http.StateNew:
+						e.open.Add(1)
+					case http.StateClosed, http.StateHijacked:
+						e.open.Add(-1)
+					}
+				}
+				e.srv.Start()
+				baseURL = e.srv.URL
+			}
+
+			opts := []Option{
+				WithBaseURL(baseURL),
+				WithLogger(e.logs.logger()),
+				WithMaxRetries(2),
+				WithRetryWait(time.Millisecond, 2*time.Millisecond),
+				WithTimeout(10 * time.Second), // a safety net: no row may hang the suite
+			}
+			var ownTransport *http.Transport
+			if row.hook {
+				ownTransport = &http.Transport{}
+				opts = append(opts, WithHTTPClient(&http.Client{Transport: headerHook{ownTransport, e}}))
+			}
+			c, err := NewClient("pf_test_token", append(opts, row.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			call := row.call
+			if call == nil {
+				call = func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+					return c.APITokens.List(ctx, &ListAPITokensOptions{PageSize: 2})
+				}
+			}
+
+			start := time.Now()
+			got, err := call(context.Background(), e, c)
+			elapsed := time.Since(start)
+			attempts := int(e.hits.Load())
+
+			close(e.release)
+			closeIdleConns(c)
+			if ownTransport != nil {
+				ownTransport.CloseIdleConnections()
+			}
+			if ln != nil {
+				_ = ln.Close()
+				rawDone.Wait()
+			} else {
+				// With its idle connections closed, the client holds none
+				// open: a response body it forgot to close would keep one.
+				waitConnsClosed(t, &e.open)
+				e.srv.Close()
+			}
+
+			t.Logf("attempts=%d elapsed=%s err=%v", attempts, elapsed.Round(time.Millisecond), err)
+			if attempts != row.attempts {
+				t.Errorf("server saw %d requests; want %d\nclient log:\n%s", attempts, row.attempts, e.logs)
+			}
+			if elapsed < row.minElapsed || elapsed > row.maxElapsed {
+				t.Errorf("call took %s; want %s..%s", elapsed, row.minElapsed, row.maxElapsed)
+			}
+			row.check(t, got, err)
+			waitGoroutines(t, before)
+		})
+	}
+}

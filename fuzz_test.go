@@ -1,0 +1,203 @@
+package prefactor
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// Fuzz targets. Seeds live in testdata/fuzz/<FuzzName>/ and run with every
+// go test; .ci/run fuzzes each target briefly. No input may panic.
+
+const fuzzToken = "pf_fuzz_secret_0123456789"
+
+func fuzzClient(tb testing.TB) *Client {
+	c, err := NewClient(fuzzToken, WithBaseURL("https://api.example.com/prefix"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+func fuzzResponse(status int, header http.Header, body []byte) *http.Response {
+	if header == nil {
+		header = http.Header{}
+	}
+	return &http.Response{
+		StatusCode: status,
+		Header:     header,
+		Body:       io.NopCloser(bytes.NewReader(body)),
+		Request:    &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/prefix/api/v1/api_token"}},
+	}
+}
+
+// FuzzDecodeListResponse feeds arbitrary bytes to the list call's 2xx
+// decoding. A body it accepts must give a page the caller can use without
+// checking for nils: every item non-nil.
+func FuzzDecodeListResponse(f *testing.F) {
+	c := fuzzClient(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var out listAPITokensResponse
+		err := c.handleResponse(fuzzResponse(200, nil, body), &out, &callState{idempotent: true})
+		if err != nil {
+			var readErr *bodyReadError
+			if errors.As(err, &readErr) {
+				t.Fatalf("an in-memory body failed to read: %v", err)
+			}
+			if err.Error() == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		if out.Status != "success" || out.Summaries == nil {
+			t.Fatalf("accepted status %q, summaries %v", out.Status, out.Summaries)
+		}
+		page := &Page[*APIToken]{Items: *out.Summaries, Pagination: out.Pagination, Sorting: out.Sorting}
+		for i, tok := range page.Items {
+			if tok == nil {
+				t.Fatalf("item %d is nil", i)
+			}
+			_ = tok.ID
+		}
+		if next, ok := page.NextOffset(); ok != (out.Pagination != nil && out.Pagination.NextPageOffset != nil) || (ok && next != *out.Pagination.NextPageOffset) {
+			t.Fatalf("NextOffset = %d, %v; pagination %+v", next, ok, out.Pagination)
+		}
+	})
+}
+
+// FuzzDecodeErrorBody feeds arbitrary statuses, Retry-After values and
+// bodies to the error path. The *APIError must read well and never carry the
+// bearer token, even when the server echoes it.
+func FuzzDecodeErrorBody(f *testing.F) {
+	c := fuzzClient(f)
+	f.Fuzz(func(t *testing.T, status int, retryAfter string, body []byte) {
+		h := http.Header{}
+		if retryAfter != "" {
+			h.Set("Retry-After", retryAfter)
+		}
+		e := c.newAPIError(fuzzResponse(status, h, body), 2)
+		msg := e.Error()
+		if e.StatusCode != status || e.Attempts != 2 || e.RetryAfter < 0 {
+			t.Fatalf("APIError %+v from status %d", e, status)
+		}
+		if !strings.Contains(msg, strconv.Itoa(status)) || !strings.Contains(msg, "GET /prefix/api/v1/api_token") {
+			t.Fatalf("message %q lacks the status or the request", msg)
+		}
+		if strings.Contains(msg, fuzzToken) || strings.Contains(e.Message, fuzzToken) || strings.Contains(string(e.Code), fuzzToken) {
+			t.Fatalf("the token leaks: %q", msg)
+		}
+		if e.Code == "" && e.Message != "" && !bytes.Contains(body, []byte(`"status"`)) {
+			// A snippet of a body that is not the API's JSON: one line, short, valid text.
+			if len(e.Message) > maxSnippet || strings.ContainsAny(e.Message, "\n\r\t") || !utf8.ValidString(e.Message) {
+				t.Fatalf("snippet %q: want one valid line of at most %d bytes", e.Message, maxSnippet)
+			}
+		}
+		if errors.Is(e, ErrNotFound) != (e.Code == CodeNotFound) {
+			t.Fatalf("errors.Is(ErrNotFound) disagrees with Code %q", e.Code)
+		}
+	})
+}
+
+// FuzzListOptionsQuery encodes ListAPITokensOptions the way List does and
+// decodes the URL with url.ParseQuery: valid options come back unchanged,
+// with nothing added; invalid ones are refused before encoding.
+func FuzzListOptionsQuery(f *testing.F) {
+	c := fuzzClient(f)
+	f.Fuzz(func(t *testing.T, accountID, field, direction string, offset, pageSize int, key string) {
+		o := ListAPITokensOptions{
+			AccountID:      accountID,
+			Sort:           Sort{Field: SortField(field), Direction: SortDirection(direction)},
+			Offset:         offset,
+			PageSize:       pageSize,
+			IdempotencyKey: key,
+		}
+		if err := o.validate(); err != nil {
+			if o.PageSize >= 0 && o.PageSize <= maxPageSize && o.Offset >= 0 && utf8.RuneCountInString(key) <= maxIdempotencyKeyLen && o.Sort.validate() == nil {
+				t.Fatalf("valid options refused: %v", err)
+			}
+			return
+		}
+		raw, err := c.endpoint("api/v1/api_token", &o)
+		if err != nil {
+			t.Fatalf("encoding valid options: %v", err)
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("the client built an unparsable URL %q: %v", raw, err)
+		}
+		if u.Path != "/prefix/api/v1/api_token" || u.Host != "api.example.com" {
+			t.Fatalf("URL %q: the options changed the path or host", raw)
+		}
+		got, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			t.Fatalf("query %q does not parse: %v", u.RawQuery, err)
+		}
+		want := url.Values{}
+		if o.AccountID != "" {
+			want.Set("account_id", o.AccountID)
+		}
+		if o.Sort.Field != "" {
+			if o.Sort.Direction == SortDesc {
+				want.Set("sorting", "-"+field)
+			} else {
+				want.Set("sorting", field)
+			}
+		}
+		if o.Offset != 0 {
+			want.Set("pagination[offset]", strconv.Itoa(o.Offset))
+		}
+		if o.PageSize != 0 {
+			want.Set("pagination[page_size]", strconv.Itoa(o.PageSize))
+		}
+		if o.IdempotencyKey != "" {
+			want.Set("idempotency_key", o.IdempotencyKey)
+		}
+		if got.Encode() != want.Encode() {
+			t.Fatalf("options %+v\nencoded %q\ndecoded %v\nwant    %v", o, u.RawQuery, got, want)
+		}
+	})
+}
+
+// FuzzParseRetryAfter: any header value parses without panicking; a value it
+// accepts is a wait of zero or more that matches the header's form.
+func FuzzParseRetryAfter(f *testing.F) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := parseRetryAfter(v, now)
+		if !ok {
+			if d != 0 {
+				t.Fatalf("parseRetryAfter(%q) = %s, false; want 0 when refused", v, d)
+			}
+			return
+		}
+		if d < 0 {
+			t.Fatalf("parseRetryAfter(%q) = %s: negative", v, d)
+		}
+		s := strings.TrimSpace(v)
+		if s != "" && strings.Trim(s, "0123456789") == "" {
+			want := time.Duration(math.MaxInt64)
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n <= math.MaxInt64/int64(time.Second) {
+				want = time.Duration(n) * time.Second
+			}
+			if d != want {
+				t.Fatalf("parseRetryAfter(%q) = %s; want %s", v, d, want)
+			}
+			return
+		}
+		at, err := http.ParseTime(s)
+		if err != nil {
+			t.Fatalf("parseRetryAfter(%q) accepted what is neither seconds nor an HTTP-date", v)
+		}
+		if want := max(at.Sub(now), 0); d != want {
+			t.Fatalf("parseRetryAfter(%q) = %s; want %s", v, d, want)
+		}
+	})
+}
