@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -401,51 +400,5 @@ func TestAllYieldsErrorOnceAndStops(t *testing.T) {
 	}
 	if rec.count() != 2 {
 		t.Errorf("%d requests, want 2", rec.count())
-	}
-}
-
-func TestConcurrentUse(t *testing.T) {
-	c, _ := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
-		if r.URL.Query().Get("pagination[offset]") == "" {
-			reply(w, 200, page(ptr(2), "a", "b"))
-			return
-		}
-		reply(w, 200, page(nil, "c"))
-	})
-	var wg sync.WaitGroup
-	errs := make(chan error, 32)
-	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if i%2 == 0 {
-				p, err := c.APITokens.List(context.Background(), &ListAPITokensOptions{AccountID: "x"})
-				if err == nil && len(p.Items) != 2 {
-					err = errors.New("wrong page")
-				}
-				errs <- err
-				return
-			}
-			n := 0
-			for _, err := range c.APITokens.All(context.Background(), nil) {
-				if err != nil {
-					errs <- err
-					return
-				}
-				n++
-			}
-			if n != 3 {
-				errs <- errors.New("wrong count")
-				return
-			}
-			errs <- nil
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
 	}
 }
