@@ -8,7 +8,4 @@ require (
 	github.com/jarcoal/httpmock v1.4.2
 )
 
-require (
-	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
-	github.com/jarcoal/httpmock v1.4.2 // indirect
-)
+require github.com/hashicorp/go-cleanhttp v0.5.2 // indirect

@@ -131,7 +131,9 @@ type Pagination struct {
 
 // Sorting is the order the server applied to a list.
 type Sorting struct {
-	Field     SortField     `json:"field"`
+	// Field is the field the list is sorted by.
+	Field SortField `json:"field"`
+	// Direction is SortAsc or SortDesc.
 	Direction SortDirection `json:"direction"`
 }
 
