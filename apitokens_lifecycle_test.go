@@ -662,9 +662,24 @@ func TestAPITokensMalformedSuccess(t *testing.T) {
 		{"revoke status not success", lcCalls[4], `{"status":"pending","details":` + lcToken(TokenStatusRevoked) + `}`, `status "pending"`},
 		{"suspend not JSON", lcCalls[2], `<html>`, "decoding response"},
 	}
+	// 204 No Content is a success status, but these calls must return a token.
+	for _, call := range lcCalls {
+		if call.name != "Delete" {
+			tests = append(tests, struct {
+				name string
+				call lcCall
+				body string
+				want string
+			}{call.name + " 204", call, "", "empty body (status 204)"})
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, srv := lcSetup(t, lcReply{status: http.StatusOK, body: tt.body})
+			status := http.StatusOK
+			if strings.HasSuffix(tt.name, " 204") {
+				status = http.StatusNoContent
+			}
+			c, srv := lcSetup(t, lcReply{status: status, body: tt.body})
 			tok, err := tt.call.call(context.Background(), c, "tok_1")
 			if err == nil {
 				t.Fatalf("got token %+v, want an error", tok)

@@ -31,7 +31,7 @@ func TestListQueryEncoding(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) { reply(w, 200, page(nil)) })
+			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) { reply(w, 200, listJSON(0, nil)) })
 			if _, err := c.APITokens.List(context.Background(), tt.opts); err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +66,7 @@ func TestListRejectsBadOptionsWithoutSending(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) { reply(w, 200, page(nil)) })
+			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) { reply(w, 200, listJSON(0, nil)) })
 			opts := tt.opts
 			_, listErr := c.APITokens.List(context.Background(), &opts)
 			var allErrs []error
@@ -225,6 +225,9 @@ func TestListErrors(t *testing.T) {
 		{"html 501", 501, html502,
 			&APIError{StatusCode: 501, Message: "<html><head><title>502 Bad Gateway</title></head><body> <center><h1>502 Bad Gateway</h1></center> <!-- padding --> <!-- padding --> <!-- padding --> <!-- padding --> <!-- padding --> <!-- padding -->"},
 			[]string{"501 Not Implemented: <html>"}},
+		{"field errors not an object", 404, `{"status":"error","code":"not_found","message":"m","errors":[]}`,
+			&APIError{StatusCode: 404, Code: CodeNotFound, Message: "m"}, []string{"404 not_found: m"}},
+		{"no content", 204, "", nil, []string{"decoding response: empty body (status 204)"}},
 		{"empty error body", 403, "", &APIError{StatusCode: 403}, []string{"403 Forbidden"}},
 		{"malformed JSON", 200, `{"status":"success","summaries":[`, nil, []string{"prefactor: list API tokens: decoding response", "unexpected EOF"}},
 		{"not JSON", 200, `<html>hello</html>`, nil, []string{"decoding response", "invalid character"}},
@@ -280,9 +283,9 @@ func TestListErrors(t *testing.T) {
 func TestAllFollowsNextPageOffsetExactly(t *testing.T) {
 	// The reference's own example: page_offset 90, page_size 10, next 110.
 	pages := map[string]string{
-		"90":  page(ptr(110), "t1", "t2"),
-		"110": page(ptr(111), "t3"),
-		"111": page(nil, "t4", "t5"),
+		"90":  listJSON(0, ptr(110), "t1", "t2"),
+		"110": listJSON(0, ptr(111), "t3"),
+		"111": listJSON(0, nil, "t4", "t5"),
 	}
 	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 		body, ok := pages[r.URL.Query().Get("pagination[offset]")]
@@ -336,7 +339,7 @@ func TestAllStopsOnStalledPagination(t *testing.T) {
 	}{{"same offset", 5}, {"backwards", 2}, {"negative", -1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
-				reply(w, 200, page(ptr(tc.next), "a"))
+				reply(w, 200, listJSON(0, ptr(tc.next), "a"))
 			})
 			var ids []string
 			var errs []error
@@ -359,7 +362,7 @@ func TestAllStopsOnStalledPagination(t *testing.T) {
 
 func TestAllBreakSendsNoFurtherRequest(t *testing.T) {
 	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		reply(w, 200, page(ptr(n*2), "a", "b"))
+		reply(w, 200, listJSON(0, ptr(n*2), "a", "b"))
 	})
 	seen := 0
 	for _, err := range c.APITokens.All(context.Background(), nil) {
@@ -379,7 +382,7 @@ func TestAllBreakSendsNoFurtherRequest(t *testing.T) {
 func TestAllYieldsErrorOnceAndStops(t *testing.T) {
 	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		if n == 1 {
-			reply(w, 200, page(ptr(2), "a", "b"))
+			reply(w, 200, listJSON(0, ptr(2), "a", "b"))
 			return
 		}
 		reply(w, 403, `{"status":"error","code":"not_permitted","message":"nope"}`)

@@ -437,6 +437,8 @@ type apiRequest struct {
 	body   any    // sent as JSON; nil for none
 	// idempotent marks a request that is safe to send twice: a GET, or a
 	// mutation that carries an idempotency key. Only those are retried.
+	// Every call the SDK makes today is one of the two; the flag keeps a
+	// future call without a key from being retried by accident.
 	idempotent bool
 }
 
@@ -539,7 +541,7 @@ func (c *Client) handleResponse(resp *http.Response, out envelope, state *callSt
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return c.newAPIError(resp, state.attempts)
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
+	if out == nil {
 		return nil
 	}
 	body := &bodyReader{r: resp.Body, left: maxSuccessBody}

@@ -114,7 +114,7 @@ func TestRequestHeadersAndPathPrefix(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
-				reply(w, 200, page(nil))
+				reply(w, 200, listJSON(0, nil))
 			}, tc.opts...)
 			if _, err := c.APITokens.List(context.Background(), nil); err != nil {
 				t.Fatal(err)
@@ -160,7 +160,7 @@ func TestWithHTTPClientSeesEveryAttempt(t *testing.T) {
 					if calls == 1 {
 						return httpmock.NewStringResponse(502, "bad gateway"), nil
 					}
-					return httpmock.NewStringResponse(200, page(nil, "t1")), nil
+					return httpmock.NewStringResponse(200, listJSON(0, nil, "t1")), nil
 				})
 			p, err := c.APITokens.List(context.Background(), nil)
 			if err != nil {
@@ -208,7 +208,7 @@ func TestClientNeverPrintsToken(t *testing.T) {
 }
 
 func TestLoggingSilentByDefaultAndNeverShowsToken(t *testing.T) {
-	quiet, _ := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) { reply(w, 200, page(nil)) })
+	quiet, _ := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) { reply(w, 200, listJSON(0, nil)) })
 	if quiet.logger.Enabled(context.Background(), slog.LevelError) {
 		t.Error("default logger is enabled; it must be silent")
 	}
@@ -220,7 +220,7 @@ func TestLoggingSilentByDefaultAndNeverShowsToken(t *testing.T) {
 			reply(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
 			return
 		}
-		reply(w, 200, page(nil))
+		reply(w, 200, listJSON(0, nil))
 	}, WithLogger(logger))
 	if _, err := c.APITokens.List(context.Background(), &ListAPITokensOptions{AccountID: "acc1"}); err != nil {
 		t.Fatal(err)
@@ -231,5 +231,39 @@ func TestLoggingSilentByDefaultAndNeverShowsToken(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestRetryDecisionLogLines(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		want   []string // the retry= part of each decision line, in order
+	}{
+		{"retries used up", 503, []string{"retry=true", "retry=false"}},
+		{"final status logged once", 404, []string{"retry=false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			c, _ := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				reply(w, tc.status, `{"status":"error","code":"unexpected","message":"m"}`)
+			}, WithLogger(logger), WithMaxRetries(1))
+			if _, err := c.APITokens.List(context.Background(), nil); err == nil {
+				t.Fatal("List succeeded")
+			}
+			var got []string
+			for _, line := range strings.Split(buf.String(), "\n") {
+				if strings.Contains(line, "retry decision") {
+					got = append(got, strings.Fields(line[strings.Index(line, "retry="):])[0])
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("decision lines %v, want %v:\n%s", got, tc.want, buf.String())
+			}
+			if tc.status == 503 && !strings.Contains(buf.String(), "retries used up") {
+				t.Errorf("last decision does not say retries are used up:\n%s", buf.String())
+			}
+		})
 	}
 }

@@ -33,11 +33,11 @@ func TestClientConcurrentUse(t *testing.T) {
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if hits.Add(1)%7 == 0 {
-			writeBody(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
+			reply(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
 			return
 		}
 		if r.Header.Get("Authorization") != "Bearer "+secretToken {
-			writeBody(w, 401, `{"status":"error","code":"bad_authtoken","message":"no"}`)
+			reply(w, 401, `{"status":"error","code":"bad_authtoken","message":"no"}`)
 			return
 		}
 		q := r.URL.Query()
@@ -46,9 +46,9 @@ func TestClientConcurrentUse(t *testing.T) {
 		end := min(off+size, total)
 		var next *int
 		if end < total {
-			next = intp(end)
+			next = ptr(end)
 		}
-		writeBody(w, 200, listJSON(off, next, ids[off:end]...))
+		reply(w, 200, listJSON(off, next, ids[off:end]...))
 	}))
 
 	c, err := NewClient(secretToken,

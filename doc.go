@@ -45,8 +45,8 @@
 // 5xx (but 501), with exponential backoff and jitter, honouring the server's
 // Retry-After. GETs are safe to repeat; so are the calls that change
 // something, because each carries an idempotency key (WithIdempotencyKey,
-// or a random one) that every attempt repeats, so the server acts once. See WithMaxRetries, WithRetryWait, WithRetryAfterLimit and
-// WithTimeout.
+// or a random one) that every attempt repeats, so the server acts once.
+// See WithMaxRetries, WithRetryWait, WithRetryAfterLimit and WithTimeout.
 //
 // # Security
 //

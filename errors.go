@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -117,10 +118,10 @@ const (
 
 // errorBody is the API's error JSON.
 type errorBody struct {
-	Status  string         `json:"status"`
-	Code    ErrorCode      `json:"code"`
-	Message string         `json:"message"`
-	Errors  map[string]any `json:"errors"`
+	Status  string          `json:"status"`
+	Code    ErrorCode       `json:"code"`
+	Message string          `json:"message"`
+	Errors  json.RawMessage `json:"errors"`
 }
 
 // newAPIError is the package-level newAPIError with the bearer token removed
@@ -183,19 +184,35 @@ func scrubError(err error, secret string) error {
 		return nil
 	}
 	msg := err.Error()
-	if clean := scrub(msg, secret); clean != msg {
-		return &scrubbedError{msg: clean, err: err}
+	clean := scrub(msg, secret)
+	if clean == msg {
+		return err
 	}
-	return err
+	e := &scrubbedError{msg: clean, err: err}
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		e.urlErr = &url.Error{Op: ue.Op, URL: scrub(ue.URL, secret), Err: scrubError(ue.Err, secret)}
+	}
+	return e
 }
 
+// scrubbedError has a cleaned message. It answers errors.Is for the whole
+// original chain, and errors.As for *url.Error with a scrubbed copy, but
+// never hands out an error whose text holds the secret.
 type scrubbedError struct {
-	msg string
-	err error
+	msg    string
+	err    error      // the original; never returned
+	urlErr *url.Error // scrubbed copy of the chain's *url.Error, if any
 }
 
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
+func (e *scrubbedError) Error() string        { return e.msg }
+func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
+func (e *scrubbedError) As(target any) bool {
+	if p, ok := target.(**url.Error); ok && e.urlErr != nil {
+		*p = e.urlErr
+		return true
+	}
+	return false
+}
 
 // newAPIError reads at most maxErrorBody bytes of resp's body and turns the
 // response into an *APIError. It does not close the body.
@@ -213,7 +230,8 @@ func newAPIError(resp *http.Response) *APIError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var eb errorBody
 	if json.Unmarshal(body, &eb) == nil && (eb.Code != "" || eb.Status == "error") {
-		e.Code, e.Message, e.Errors = eb.Code, eb.Message, eb.Errors
+		e.Code, e.Message = eb.Code, eb.Message
+		_ = json.Unmarshal(eb.Errors, &e.Errors) // an object, or Errors stays nil
 		return e
 	}
 	e.Message = snippet(body)

@@ -155,22 +155,6 @@ func closeIdleConns(c *Client) {
 	}
 }
 
-// waitGoroutines fails the test unless the goroutine count comes back to at
-// most before within a bounded time; connections that were just closed need
-// a moment for their read and write loops to end.
-func waitGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			t.Fatalf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
-		}
-		runtime.Gosched()
-	}
-}
-
 // waitConnsClosed fails the test unless the server's open connections drop
 // to zero within a bounded time (the server notices a close asynchronously).
 func waitConnsClosed(t *testing.T, open *atomic.Int32) {
@@ -184,40 +168,7 @@ func waitConnsClosed(t *testing.T, open *atomic.Int32) {
 	}
 }
 
-// tokenJSON is one list entry as the API sends it.
-func tokenJSON(id string) string {
-	return `{"id":"` + id + `","type":"api_token","account_id":"acc_1",` +
-		`"created_by_admin_user_id":null,"environment_id":null,` +
-		`"expires_at":"2030-01-01T00:00:00Z","inserted_at":"2024-01-01T00:00:00Z",` +
-		`"updated_at":"2024-01-02T00:00:00Z","last_used_at":null,` +
-		`"status":"active","token_scope":"account"}`
-}
-
-// listJSON is a success body holding ids, with next as next_page_offset
-// (nil: the last page).
-func listJSON(offset int, next *int, ids ...string) string {
-	items := make([]string, len(ids))
-	for i, id := range ids {
-		items[i] = tokenJSON(id)
-	}
-	nextJSON := "null"
-	if next != nil {
-		nextJSON = strconv.Itoa(*next)
-	}
-	return fmt.Sprintf(`{"status":"success","summaries":[%s],"pagination":{"item_count":99,"item_start":%d,"item_end":%d,`+
-		`"page_count":9,"page_index":1,"page_offset":%d,"page_size":%d,"next_page_offset":%s,"previous_page_offset":null},"sorting":null}`,
-		strings.Join(items, ","), offset+1, offset+len(ids), offset, len(ids), nextJSON)
-}
-
-func intp(n int) *int { return &n }
-
-func writeBody(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
-}
-
-func okPage(w http.ResponseWriter) { writeBody(w, 200, listJSON(0, nil, "tok_a", "tok_b")) }
+func okPage(w http.ResponseWriter) { reply(w, 200, listJSON(0, nil, "tok_a", "tok_b")) }
 
 // hijack takes the raw connection from the server.
 func hijack(t *testing.T, w http.ResponseWriter) (net.Conn, *bufio.ReadWriter) {
@@ -244,10 +195,10 @@ func pagedServe(pages map[int]string) func(*faultEnv, int, http.ResponseWriter, 
 		body, ok := pages[off]
 		if !ok {
 			e.t.Errorf("unexpected request for offset %d", off)
-			writeBody(w, 404, `{"status":"error","code":"not_found","message":"no such page"}`)
+			reply(w, 404, `{"status":"error","code":"not_found","message":"no such page"}`)
 			return
 		}
-		writeBody(w, 200, body)
+		reply(w, 200, body)
 	}
 }
 
@@ -380,7 +331,7 @@ func faultRows() []faultRow {
 			serve: func(_ *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
 				if n == 1 {
 					w.Header().Set("Retry-After", "1")
-					writeBody(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
+					reply(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
 					return
 				}
 				okPage(w)
@@ -397,7 +348,7 @@ func faultRows() []faultRow {
 			serve: func(_ *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
 				if n == 1 {
 					w.Header().Set("Retry-After", pastDate)
-					writeBody(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
+					reply(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
 					return
 				}
 				okPage(w)
@@ -413,7 +364,7 @@ func faultRows() []faultRow {
 			name: "429 with Retry-After HTTP-date every time",
 			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Retry-After", pastDate)
-				writeBody(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
+				reply(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
 			},
 			opts:       []Option{slowBackoff},
 			attempts:   3,
@@ -430,7 +381,7 @@ func faultRows() []faultRow {
 			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Retry-After", "3600")
 				w.Header().Set("X-Request-Id", "req-429")
-				writeBody(w, 429, `{"status":"error","code":"unknown","message":"come back later"}`)
+				reply(w, 429, `{"status":"error","code":"unknown","message":"come back later"}`)
 			},
 			attempts:   1,
 			maxElapsed: fast,
@@ -463,7 +414,7 @@ func faultRows() []faultRow {
 			name: "503 with Retry-After over WithRetryAfterLimit",
 			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Retry-After", "1")
-				writeBody(w, 503, `{"status":"error","code":"unexpected","message":"maintenance"}`)
+				reply(w, 503, `{"status":"error","code":"unexpected","message":"maintenance"}`)
 			},
 			opts:       []Option{WithRetryAfterLimit(500 * time.Millisecond)},
 			attempts:   1,
@@ -476,10 +427,30 @@ func faultRows() []faultRow {
 			},
 		},
 		{
+			name: "429 with Retry-After past the caller's deadline is not slept",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "30") // within the 60 s limit
+				reply(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
+			},
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				return c.APITokens.List(ctx, nil)
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				e := wantAPIError(t, err, 429, CodeUnknown, 1)
+				if e.RetryAfter != 30*time.Second {
+					t.Errorf("RetryAfter %s; want 30s", e.RetryAfter)
+				}
+			},
+		},
+		{
 			name: "503 then success",
 			serve: func(_ *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
 				if n == 1 {
-					writeBody(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
+					reply(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
 					return
 				}
 				okPage(w)
@@ -512,7 +483,7 @@ func faultRows() []faultRow {
 		{
 			name: "404 is final",
 			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
-				writeBody(w, 404, `{"status":"error","code":"not_found","message":"no such account"}`)
+				reply(w, 404, `{"status":"error","code":"not_found","message":"no such account"}`)
 			},
 			attempts:   1,
 			maxElapsed: fast,
@@ -703,7 +674,7 @@ func faultRows() []faultRow {
 			name: "truncated JSON in a complete 200 response",
 			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
 				body := listJSON(0, nil, "tok_a", "tok_b")
-				writeBody(w, 200, body[:len(body)-7])
+				reply(w, 200, body[:len(body)-7])
 			},
 			attempts:   1, // the server's fault, not the wire's: sending again would not help
 			maxElapsed: fast,
@@ -748,7 +719,7 @@ func faultRows() []faultRow {
 		},
 		{
 			name:  "next_page_offset stalls",
-			serve: pagedServe(map[int]string{0: listJSON(0, intp(0), "tok_a", "tok_b")}),
+			serve: pagedServe(map[int]string{0: listJSON(0, ptr(0), "tok_a", "tok_b")}),
 			call:  all(-1),
 			// One request: the iterator sees the stall before asking again.
 			attempts:   1,
@@ -760,8 +731,8 @@ func faultRows() []faultRow {
 		{
 			name: "next_page_offset goes backwards",
 			serve: pagedServe(map[int]string{
-				0: listJSON(0, intp(2), "tok_a", "tok_b"),
-				2: listJSON(2, intp(1), "tok_c", "tok_d"),
+				0: listJSON(0, ptr(2), "tok_a", "tok_b"),
+				2: listJSON(2, ptr(1), "tok_c", "tok_d"),
 			}),
 			call:       all(-1),
 			attempts:   2,
@@ -772,7 +743,7 @@ func faultRows() []faultRow {
 		},
 		{
 			name:       "next_page_offset is negative",
-			serve:      pagedServe(map[int]string{0: listJSON(0, intp(-2), "tok_a", "tok_b")}),
+			serve:      pagedServe(map[int]string{0: listJSON(0, ptr(-2), "tok_a", "tok_b")}),
 			call:       all(-1),
 			attempts:   1,
 			maxElapsed: fast,
@@ -786,7 +757,7 @@ func faultRows() []faultRow {
 		{
 			name: "page with duplicate IDs is yielded as sent",
 			serve: pagedServe(map[int]string{
-				0: listJSON(0, intp(2), "tok_a", "tok_b"),
+				0: listJSON(0, ptr(2), "tok_a", "tok_b"),
 				2: listJSON(2, nil, "tok_b", "tok_c", "tok_c"),
 			}),
 			call:       all(-1),
@@ -799,8 +770,8 @@ func faultRows() []faultRow {
 		{
 			name: "break out of All mid-page",
 			serve: pagedServe(map[int]string{
-				0: listJSON(0, intp(2), "tok_a", "tok_b"),
-				2: listJSON(2, intp(4), "tok_c", "tok_d"),
+				0: listJSON(0, ptr(2), "tok_a", "tok_b"),
+				2: listJSON(2, ptr(4), "tok_c", "tok_d"),
 			}),
 			call:       all(3), // stops after tok_c: page 2 is fetched, page 3 never is
 			attempts:   2,
@@ -812,7 +783,7 @@ func faultRows() []faultRow {
 		{
 			name: "break out of All on the first item",
 			serve: pagedServe(map[int]string{
-				0: listJSON(0, intp(2), "tok_a", "tok_b"),
+				0: listJSON(0, ptr(2), "tok_a", "tok_b"),
 			}),
 			call:       all(1),
 			attempts:   1,
@@ -824,7 +795,7 @@ func faultRows() []faultRow {
 		{
 			name: "ctx cancelled mid-backoff",
 			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
-				writeBody(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
+				reply(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
 			},
 			opts: []Option{slowBackoff},
 			call: func(ctx context.Context, e *faultEnv, c *Client) (any, error) {
@@ -846,7 +817,7 @@ func faultRows() []faultRow {
 			name: "ctx cancelled while waiting out Retry-After",
 			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Retry-After", "30")
-				writeBody(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
+				reply(w, 429, `{"status":"error","code":"unknown","message":"slow down"}`)
 			},
 			call: func(ctx context.Context, e *faultEnv, c *Client) (any, error) {
 				ctx, cancel := context.WithCancel(ctx)

@@ -3,8 +3,10 @@ package prefactor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,27 +95,45 @@ func noSecret(t *testing.T, what, s string) {
 	}
 }
 
-// page renders a success body with the given token IDs and next offset
-// (nil for the last page).
-func page(next *int, ids ...string) string {
-	var b strings.Builder
-	b.WriteString(`{"status":"success","summaries":[`)
+// tokenJSON is one list entry as the API sends it.
+func tokenJSON(id string) string {
+	return `{"id":"` + id + `","type":"api_token","account_id":"acc_1",` +
+		`"created_by_admin_user_id":null,"environment_id":null,` +
+		`"expires_at":"2030-01-01T00:00:00Z","inserted_at":"2024-01-01T00:00:00Z",` +
+		`"updated_at":"2024-01-02T00:00:00Z","last_used_at":null,` +
+		`"status":"active","token_scope":"account"}`
+}
+
+// listJSON is a success body holding ids, with next as next_page_offset
+// (nil: the last page).
+func listJSON(offset int, next *int, ids ...string) string {
+	items := make([]string, len(ids))
 	for i, id := range ids {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		b.WriteString(`{"id":"` + id + `","type":"api_token","account_id":"acc","status":"active","token_scope":"account",` +
-			`"expires_at":"2030-01-01T00:00:00Z","inserted_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z",` +
-			`"last_used_at":null,"environment_id":null,"created_by_admin_user_id":null}`)
+		items[i] = tokenJSON(id)
 	}
-	b.WriteString(`],"pagination":`)
-	if next == nil {
-		b.WriteString(`{"next_page_offset":null}`)
-	} else {
-		b.WriteString(`{"next_page_offset":` + strconv.Itoa(*next) + `}`)
+	nextJSON := "null"
+	if next != nil {
+		nextJSON = strconv.Itoa(*next)
 	}
-	b.WriteString(`,"sorting":null}`)
-	return b.String()
+	return fmt.Sprintf(`{"status":"success","summaries":[%s],"pagination":{"item_count":99,"item_start":%d,"item_end":%d,`+
+		`"page_count":9,"page_index":1,"page_offset":%d,"page_size":%d,"next_page_offset":%s,"previous_page_offset":null},"sorting":null}`,
+		strings.Join(items, ","), offset+1, offset+len(ids), offset, len(ids), nextJSON)
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// waitGoroutines fails the test unless the goroutine count comes back to at
+// most before within a bounded time; connections that were just closed need
+// a moment for their read and write loops to end.
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
+		}
+		runtime.Gosched()
+	}
+}

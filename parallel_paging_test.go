@@ -155,21 +155,6 @@ func ids(from, to int) []string {
 	return out
 }
 
-// settleGoroutines waits, without sleeping, until no more goroutines run
-// than before; a walk's goroutines may take a moment to exit after they
-// signalled they are done.
-func settleGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines, %d before the walk:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-		}
-		runtime.Gosched()
-	}
-}
-
 // withTimeout runs f and fails the test if it has not returned within 10 s,
 // which only happens when the iterator hangs.
 func withTimeout(t *testing.T, f func()) {
@@ -228,7 +213,7 @@ func TestConcurrencyOrderExactlyOnce(t *testing.T) {
 			if !reflect.DeepEqual(f.keys, map[int]string{tc.offset: "walk-1"}) {
 				t.Errorf("idempotency keys sent: %v, want only on the first page", f.keys)
 			}
-			settleGoroutines(t, before)
+			waitGoroutines(t, before)
 		})
 	}
 }
@@ -296,7 +281,7 @@ func TestConcurrencyBreakCancelsAndWaits(t *testing.T) {
 	if total > 1+16 {
 		t.Errorf("%d requests for a walk stopped on page 3 of 100 with Concurrency(8)", total)
 	}
-	settleGoroutines(t, before)
+	waitGoroutines(t, before)
 	if after, _, _ := f.stats(); !reflect.DeepEqual(after, hits) {
 		t.Errorf("requests went out after the loop ended: %v, then %v", hits, after)
 	}
@@ -325,7 +310,7 @@ func TestConcurrencyErrorStopsOnce(t *testing.T) {
 	if _, inFlight, _ := f.stats(); inFlight != 0 {
 		t.Errorf("%d requests still in flight after the error", inFlight)
 	}
-	settleGoroutines(t, before)
+	waitGoroutines(t, before)
 }
 
 func TestConcurrencyContextCancel(t *testing.T) {
@@ -363,7 +348,7 @@ func TestConcurrencyContextCancel(t *testing.T) {
 	if _, inFlight, _ := f.stats(); inFlight != 0 {
 		t.Errorf("%d requests still in flight after the cancel", inFlight)
 	}
-	settleGoroutines(t, before)
+	waitGoroutines(t, before)
 }
 
 func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {

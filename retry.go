@@ -66,8 +66,13 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 		return false, fmt.Sprintf("status %d is final", status), nil
 	}
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && wait > c.retryAfterLimit {
-			return false, fmt.Sprintf("status %d asks to wait %s, over the %s limit", status, wait, c.retryAfterLimit), nil
+		if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			if wait > c.retryAfterLimit {
+				return false, fmt.Sprintf("status %d asks to wait %s, over the %s limit", status, wait, c.retryAfterLimit), nil
+			}
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+				return false, fmt.Sprintf("status %d asks to wait %s, past the context's deadline", status, wait), nil
+			}
 		}
 	}
 	if !idempotent {
@@ -87,11 +92,21 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		}
 	}
 	retry, reason, stopErr := c.retryDecision(ctx, resp, err)
-	if retry || err != nil || resp == nil || resp.StatusCode >= 300 {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		// The response handler's *APIError for a status this hook has
+		// already judged (and logged) in its first call for the response.
+		return retry, stopErr
+	}
+	if attempt := stateOf(ctx).attempts; c.logger.Enabled(ctx, slog.LevelDebug) {
+		willRetry := retry
+		if retry && attempt > c.http.RetryMax {
+			willRetry, reason = false, reason+"; retries used up" // retryablehttp stops here
+		}
 		c.logger.DebugContext(ctx, "prefactor: retry decision",
-			slog.Bool("retry", retry),
+			slog.Bool("retry", willRetry),
 			slog.String("reason", scrub(reason, c.token.Reveal())), // a transport error may quote the server
-			slog.Int("attempt", stateOf(ctx).attempts))
+			slog.Int("attempt", attempt))
 	}
 	return retry, stopErr
 }

@@ -29,10 +29,10 @@ func leakServer(t *testing.T, other *httptest.Server) *httptest.Server {
 	mux := http.NewServeMux()
 	echo := func(r *http.Request) string { return r.Header.Get("Authorization") }
 	mux.HandleFunc("/401/", func(w http.ResponseWriter, r *http.Request) {
-		writeBody(w, 401, `{"status":"error","code":"bad_authtoken","message":"`+echo(r)+` is not a valid token"}`)
+		reply(w, 401, `{"status":"error","code":"bad_authtoken","message":"`+echo(r)+` is not a valid token"}`)
 	})
 	mux.HandleFunc("/400/", func(w http.ResponseWriter, r *http.Request) {
-		writeBody(w, 400, `{"status":"error","code":"invalid_value","message":"bad","errors":{"token":["`+secretToken+`"],"nested":{"deep":"`+echo(r)+`"}}}`)
+		reply(w, 400, `{"status":"error","code":"invalid_value","message":"bad","errors":{"token":["`+secretToken+`"],"nested":{"deep":"`+echo(r)+`"}}}`)
 	})
 	mux.HandleFunc("/502/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -42,7 +42,7 @@ func leakServer(t *testing.T, other *httptest.Server) *httptest.Server {
 	})
 	mux.HandleFunc("/429/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "3600")
-		writeBody(w, 429, `{"status":"error","code":"unknown","message":"slow down, `+echo(r)+`"}`)
+		reply(w, 429, `{"status":"error","code":"unknown","message":"slow down, `+echo(r)+`"}`)
 	})
 	mux.HandleFunc("/reset/", func(w http.ResponseWriter, _ *http.Request) {
 		conn, _ := hijack(t, w)
@@ -56,13 +56,13 @@ func leakServer(t *testing.T, other *httptest.Server) *httptest.Server {
 		_ = conn.Close()
 	})
 	mux.HandleFunc("/baddate/", func(w http.ResponseWriter, _ *http.Request) {
-		writeBody(w, 200, strings.Replace(listJSON(0, nil, "tok_a"), "2030-01-01T00:00:00Z", secretToken, 1))
+		reply(w, 200, strings.Replace(listJSON(0, nil, "tok_a"), "2030-01-01T00:00:00Z", secretToken, 1))
 	})
 	mux.HandleFunc("/badstatusfield/", func(w http.ResponseWriter, _ *http.Request) {
-		writeBody(w, 200, `{"status":"`+secretToken+`","summaries":[]}`)
+		reply(w, 200, `{"status":"`+secretToken+`","summaries":[]}`)
 	})
 	mux.HandleFunc("/truncated/", func(w http.ResponseWriter, _ *http.Request) {
-		writeBody(w, 200, `{"status":"success","summaries":[{"id":"`+secretToken)
+		reply(w, 200, `{"status":"success","summaries":[{"id":"`+secretToken)
 	})
 	mux.HandleFunc("/redirect/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL+"/echo401/", http.StatusFound)
@@ -87,7 +87,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 		if a := r.Header.Get("Authorization"); a != "" {
 			sawAuth.Store(a, true)
 		}
-		writeBody(w, 401, `{"status":"error","code":"not_authenticated","message":"who are you? `+r.Header.Get("Authorization")+`"}`)
+		reply(w, 401, `{"status":"error","code":"not_authenticated","message":"who are you? `+r.Header.Get("Authorization")+`"}`)
 	}))
 	t.Cleanup(other.Close)
 	srv := leakServer(t, other)
@@ -182,6 +182,15 @@ func TestSecretNeverLeaks(t *testing.T) {
 			if strings.Contains(s, secretToken) {
 				t.Errorf("failure path %d: error shows the token: %s", i, s)
 			}
+		}
+		// Every layer of the chain, as a logger that unwraps would print it.
+		for _, layer := range errorChain(err) {
+			if strings.Contains(layer.Error(), secretToken) {
+				t.Errorf("failure path %d: a wrapped error (%T) shows the token: %s", i, layer, layer)
+			}
+		}
+		if urlErr := (*url.Error)(nil); errors.As(err, &urlErr) && strings.Contains(urlErr.Error(), secretToken) {
+			t.Errorf("failure path %d: errors.As gives a *url.Error showing the token: %s", i, urlErr)
 		}
 		var apiErr *APIError
 		if errors.As(err, &apiErr) {
@@ -437,4 +446,22 @@ func TestHeaderUnsafeInputRefused(t *testing.T) {
 			t.Errorf("User-Agent %q: %v; want ErrInvalidArgument", ua, err)
 		}
 	}
+}
+
+// errorChain lists err and every error it wraps, through both forms of
+// Unwrap.
+func errorChain(err error) []error {
+	if err == nil {
+		return nil
+	}
+	chain := []error{err}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		chain = append(chain, errorChain(u.Unwrap())...)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			chain = append(chain, errorChain(e)...)
+		}
+	}
+	return chain
 }
