@@ -22,6 +22,7 @@ import (
 //	what happened                                  decision
 //	context cancelled or past its deadline         stop, with the context's error
 //	429 or 503 whose Retry-After exceeds the limit stop, *APIError with RetryAfter
+//	  or ends after the context's deadline
 //	request not idempotent (mutation without key)  stop
 //	transport error the server may not have seen   retry (not: TLS, scheme, redirect loop)
 //	connection lost while reading the body         retry (not: body over 16 MiB)
