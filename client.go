@@ -153,7 +153,8 @@ func WithTimeout(d time.Duration) Option {
 
 // WithRetryAfterLimit sets the longest Retry-After the client waits out
 // before retrying. When the server asks for longer, the call returns the
-// *APIError at once, with RetryAfter set, so the caller decides.
+// *APIError at once, with RetryAfter set, so the caller decides; so it
+// does when the wait would outlast the context's deadline.
 // Default: 60s.
 func WithRetryAfterLimit(d time.Duration) Option {
 	return func(c *clientConfig) error {
