@@ -150,6 +150,19 @@ func ids[T prefactor.APIToken | *prefactor.APIToken](tokens []T) []string {
 	return out
 }
 
+// callersTokens returns the tokens of the list a request without account_id
+// gets: those of prefactortest.AccountID and those without an account, in
+// the order given.
+func callersTokens(tokens []prefactor.APIToken) []prefactor.APIToken {
+	var out []prefactor.APIToken
+	for _, t := range tokens {
+		if t.AccountID == prefactortest.AccountID || t.AccountID == "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // collect ranges over all tokens and returns them, or the first error.
 func collect(ctx context.Context, c *prefactor.Client, opts *prefactor.ListAPITokensOptions) ([]*prefactor.APIToken, error) {
 	var out []*prefactor.APIToken

@@ -124,7 +124,10 @@ func parseListQuery(q url.Values) (listQuery, map[string][]string) {
 // is the one implementation of the list behind both the fake server and
 // ListResponder. tokens is not modified.
 //
-// Without account_id every token is listed; with it, only that account's.
+// Without account_id the caller's account is listed, as on the real
+// service: tokens of AccountID, and tokens with no AccountID at all (hand-
+// built test data); with it, only that account's tokens, whichever account
+// it names.
 // Without sorting the order is by ID ascending; sorting by status breaks
 // ties by ID ascending, in both directions.
 func listReply(tokens []prefactor.APIToken, q url.Values) reply {
@@ -135,7 +138,7 @@ func listReply(tokens []prefactor.APIToken, q url.Values) reply {
 
 	selected := make([]prefactor.APIToken, 0, len(tokens))
 	for _, t := range tokens {
-		if lq.accountID == "" || t.AccountID == lq.accountID {
+		if listed(t, lq.accountID) {
 			selected = append(selected, t)
 		}
 	}
@@ -152,6 +155,15 @@ func listReply(tokens []prefactor.APIToken, q url.Values) reply {
 		Pagination: &pg,
 		Sorting:    lq.sorting,
 	}}
+}
+
+// listed reports whether t belongs in a list of account, "" meaning the
+// caller's: AccountID, together with tokens that have no account.
+func listed(t prefactor.APIToken, account string) bool {
+	if account == "" {
+		return t.AccountID == AccountID || t.AccountID == ""
+	}
+	return t.AccountID == account
 }
 
 // tokenOrder compares tokens for sorting s (nil: by ID ascending).

@@ -20,8 +20,8 @@ import (
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 )
 
-// Token is the bearer token the fake server accepts. Server.Client sends
-// it; to build a client yourself, pass it to prefactor.NewClient (or set
+// Token is the bearer token the fake server accepts; it belongs to the
+// account AccountID. Server.Client sends it; to build a client yourself, pass it to prefactor.NewClient (or set
 // PREFACTOR_API_TOKEN to it) together with Server.URL as the base URL.
 const Token = "pf_test_prefactortest_token"
 
@@ -34,8 +34,11 @@ const Token = "pf_test_prefactortest_token"
 //
 // It serves GET /api/v1/api_token as the API reference describes it:
 //
-//   - account_id narrows the list to one account (without it, the fake
-//     lists every token it holds, whatever the account);
+//   - without account_id it lists the calling token's account, as the
+//     service does: the tokens whose AccountID is AccountID, and those
+//     with no AccountID at all (test data built by hand). account_id lists
+//     the account it names instead, any account: the fake has no
+//     permission model, so it never answers 403;
 //   - sorting takes id or status, with a leading "-" for descending, and
 //     breaks ties by ID ascending; any other field is 400 invalid_value.
 //     Without sorting the list is in ID order, and the response's sorting
@@ -75,8 +78,7 @@ const Token = "pf_test_prefactortest_token"
 // FakeTokens' ones, a value starting "pf_", no creator, inserted_at and
 // updated_at at the server's clock and, without expires_at,
 // DefaultTokenLifetime later as its expiry. Without account_id it joins the
-// calling token's account, which for the fake is the account most
-// FakeTokens belong to. An agent_deployment token gets an
+// calling token's account, AccountID. An agent_deployment token gets an
 // agent_deployment_id, the same for every token of one agent and
 // environment. The value appears in the create answer only, as with the
 // real service. IDs and values come from a fixed seed, so a server whose

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
@@ -18,8 +19,14 @@ import (
 func intp(n int) *int { return &n }
 
 func TestPaginationArithmetic(t *testing.T) {
-	tokens := prefactortest.FakeTokens(42) // sorted by ID: the fake's default order
-	srv := prefactortest.NewServer(t, tokens...)
+	// 42 of FakeTokens(70) are the caller's, the list without account_id;
+	// they are sorted by ID, the fake's default order.
+	all := prefactortest.FakeTokens(70)
+	tokens := callersTokens(all)
+	if len(tokens) != 42 {
+		t.Fatalf("%d of FakeTokens(70) in the caller's account, want 42", len(tokens))
+	}
+	srv := prefactortest.NewServer(t, all...)
 	empty := prefactortest.NewServer(t)
 
 	tests := []struct {
@@ -88,8 +95,9 @@ func TestPaginationArithmetic(t *testing.T) {
 }
 
 func TestAllWalksEveryPage(t *testing.T) {
-	tokens := prefactortest.FakeTokens(42)
-	srv := prefactortest.NewServer(t, tokens...)
+	all := prefactortest.FakeTokens(70)
+	tokens := callersTokens(all) // 42
+	srv := prefactortest.NewServer(t, all...)
 	got, err := collect(context.Background(), srv.Client(), &prefactor.ListAPITokensOptions{PageSize: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +118,7 @@ func TestSorting(t *testing.T) {
 	// Two tokens per status, given out of order, so that ties by status
 	// show the ID tie-break.
 	tok := func(id string, st prefactor.TokenStatus) prefactor.APIToken {
-		return prefactor.APIToken{ID: id, Type: "api_token", AccountID: "acct", Status: st, TokenScope: prefactor.TokenScopeAccount}
+		return prefactor.APIToken{ID: id, Type: "api_token", AccountID: prefactortest.AccountID, Status: st, TokenScope: prefactor.TokenScopeAccount}
 	}
 	srv := prefactortest.NewServer(t,
 		tok("e", prefactor.TokenStatusActive), tok("b", prefactor.TokenStatusRevoked), tok("f", prefactor.TokenStatusSuspended),
@@ -383,7 +391,7 @@ func TestNewServerClosesWithTheTest(t *testing.T) {
 }
 
 func TestStartAndClose(t *testing.T) {
-	srv, err := prefactortest.Start(prefactortest.FakeTokens(4)...)
+	srv, err := prefactortest.Start(prefactortest.FakeTokens(2)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +400,7 @@ func TestStartAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	page, err := c.APITokens.List(context.Background(), nil)
-	if err != nil || len(page.Items) != 4 {
+	if err != nil || len(page.Items) != 2 {
 		t.Fatalf("List: %v, %v", page, err)
 	}
 	srv.Close()
@@ -421,18 +429,18 @@ func TestNewClientReportsBadOptions(t *testing.T) {
 
 func TestClientOptionsOverrideDefaults(t *testing.T) {
 	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(1)...)
-	other := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+	other := prefactortest.NewServer(t, prefactortest.FakeTokens(2)...)
 	page, err := srv.Client(prefactor.WithBaseURL(other.URL())).APITokens.List(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Items) != 3 || len(srv.Requests()) != 0 {
-		t.Errorf("got %d items, %d requests on the first server; want 3 from the other", len(page.Items), len(srv.Requests()))
+	if len(page.Items) != 2 || len(srv.Requests()) != 0 {
+		t.Errorf("got %d items, %d requests on the first server; want 2 from the other", len(page.Items), len(srv.Requests()))
 	}
 }
 
 func ExampleServer_FailNext() {
-	srv, err := prefactortest.Start(prefactortest.FakeTokens(3)...)
+	srv, err := prefactortest.Start(prefactortest.FakeTokens(2)...)
 	if err != nil {
 		panic(err)
 	}
@@ -450,5 +458,60 @@ func ExampleServer_FailNext() {
 	fmt.Println(len(page.Items), err)
 	// Output:
 	// prefactor: list API tokens: GET /api/v1/api_token: 503 unexpected: down for maintenance
-	// 3 <nil>
+	// 2 <nil>
+}
+
+// Without account_id the API lists the calling token's account, as the
+// reference says ("defaults to token's account"); tokens of other accounts
+// show only when asked for by account_id. Tokens without an account (built
+// by hand in a test) show in the default list too.
+func TestListDefaultsToTheCallersAccount(t *testing.T) {
+	caller := prefactortest.AccountID
+	if got := prefactortest.FakeTokens(1)[0].AccountID; got != caller {
+		t.Fatalf("FakeTokens' first account is %s, want AccountID %s", got, caller)
+	}
+	tokens := append(prefactortest.FakeTokens(42),
+		prefactor.APIToken{ID: "zz-no-account", Type: "api_token", Status: prefactor.TokenStatusActive, TokenScope: prefactor.TokenScopeAccount},
+		prefactor.APIToken{ID: "zz-other-account", Type: "api_token", AccountID: "acct-other", Status: prefactor.TokenStatusActive, TokenScope: prefactor.TokenScopeAccount})
+	var want []string
+	for _, tok := range tokens {
+		if tok.AccountID == caller || tok.AccountID == "" {
+			want = append(want, tok.ID)
+		}
+	}
+	if len(want) == 0 || len(want) == len(tokens) {
+		t.Fatalf("%d of %d tokens in the caller's account; the test needs some outside it", len(want), len(tokens))
+	}
+
+	srv := prefactortest.NewServer(t, tokens...)
+	got, err := collect(context.Background(), srv.Client(), &prefactor.ListAPITokensOptions{PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(got), want) {
+		t.Errorf("without account_id: got %d tokens %v,\nwant the caller's %d %v", len(got), ids(got), len(want), want)
+	}
+	l := decodeList(t, get(t, srv, "pagination[page_size]=5", bearer))
+	if l.page.ItemCount != len(want) {
+		t.Errorf("item_count %d, want %d", l.page.ItemCount, len(want))
+	}
+
+	// Another account is listed when asked for: the fake has no
+	// permission model.
+	l = decodeList(t, get(t, srv, "account_id=acct-other", bearer))
+	if got := ids(l.Summaries); !slices.Equal(got, []string{"zz-other-account"}) {
+		t.Errorf("account_id=acct-other: %v", got)
+	}
+
+	// ListResponder applies the same rule.
+	mock := httpmock.NewMockTransport()
+	mock.RegisterResponder(http.MethodGet, listPath, prefactortest.ListResponder(tokens))
+	c, err := prefactor.NewClient("test", prefactor.WithHTTPClient(&http.Client{Transport: mock}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = collect(context.Background(), c, &prefactor.ListAPITokensOptions{PageSize: 10})
+	if err != nil || !slices.Equal(ids(got), want) {
+		t.Errorf("ListResponder without account_id: %v, %v; want %v", ids(got), err, want)
+	}
 }
