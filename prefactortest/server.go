@@ -95,8 +95,11 @@ const Token = "pf_test_prefactortest_token"
 // answer again, changing nothing: a repeated create returns the same token
 // and value and makes no second token. The same key with any other request
 // is 422 idempotency_key_already_used. Keys belong to one Server. Requests
-// that FailNext fails, or that fail authentication, never reach this step,
-// so they use up no key: a client's retry after them is served normally.
+// that fail authentication never reach this step, nor do those FailNext
+// fails, unless the Fault is AfterHandling: those use up no key, and a
+// client's retry after them is served normally. A Fault with AfterHandling
+// lets the request through first, so its key is remembered with the answer
+// the client never saw.
 // A mutation without a key is carried out each time it is sent.
 //
 // Any other route answers 404 not_found. Errors are the API's JSON:
@@ -308,8 +311,8 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// serve is the server's handler: record, wait, fail on purpose,
-// authenticate, then route.
+// serve is the server's handler: record, wait, then fail on purpose or
+// authenticate and route (or both, for a Fault with AfterHandling).
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRecordedBody))
 	if len(body) == 0 {
@@ -335,10 +338,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, errorReply(http.StatusServiceUnavailable, prefactor.CodeUnexpected, "fake server is shutting down", nil))
 		return
 	}
-	if failing {
+	switch {
+	case !failing:
+		s.handle(w, r)
+	case fault.AfterHandling:
+		s.handle(httptest.NewRecorder(), r) // the answer is lost
 		fault.serve(w)
-		return
+	default:
+		fault.serve(w)
 	}
+}
+
+// handle authenticates r and routes it.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if rep, ok := authenticate(r); !ok {
 		writeReply(w, rep)
 		return
