@@ -49,7 +49,11 @@ const Token = "pf_test_prefactortest_token"
 //     The response's pagination object is computed as the reference
 //     defines it: one-based item_start, item_end and page_index,
 //     zero-based page_offset, next and previous page offsets null at the
-//     ends, item_start and item_end 0 on an empty page.
+//     ends, item_start and item_end 0 on an empty page. An offset between
+//     page boundaries counts a short first page before it, so that the
+//     fields agree: offset 5 with page size 10 is page 2 (after items 1
+//     to 5), its previous_page_offset 0 is page 1, and page_count counts
+//     the short page too.
 //
 // # One token and its lifecycle
 //

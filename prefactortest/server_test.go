@@ -47,8 +47,9 @@ func TestPaginationArithmetic(t *testing.T) {
 			prefactor.Pagination{ItemCount: 42, ItemStart: 41, ItemEnd: 42, PageCount: 5, PageIndex: 5, PageOffset: 40, PageSize: 10, PreviousPageOffset: intp(30)}},
 		{"last, exactly filled", srv, "pagination[offset]=21&pagination[page_size]=21",
 			prefactor.Pagination{ItemCount: 42, ItemStart: 22, ItemEnd: 42, PageCount: 2, PageIndex: 2, PageOffset: 21, PageSize: 21, PreviousPageOffset: intp(0)}},
+		// Items 1..5 make a short first page before this one.
 		{"offset between pages", srv, "pagination[offset]=5&pagination[page_size]=10",
-			prefactor.Pagination{ItemCount: 42, ItemStart: 6, ItemEnd: 15, PageCount: 5, PageIndex: 1, PageOffset: 5, PageSize: 10, NextPageOffset: intp(15), PreviousPageOffset: intp(0)}},
+			prefactor.Pagination{ItemCount: 42, ItemStart: 6, ItemEnd: 15, PageCount: 5, PageIndex: 2, PageOffset: 5, PageSize: 10, NextPageOffset: intp(15), PreviousPageOffset: intp(0)}},
 		{"size 1, first", srv, "pagination[page_size]=1",
 			prefactor.Pagination{ItemCount: 42, ItemStart: 1, ItemEnd: 1, PageCount: 42, PageIndex: 1, PageOffset: 0, PageSize: 1, NextPageOffset: intp(1)}},
 		{"size 1, last", srv, "pagination[offset]=41&pagination[page_size]=1",
@@ -56,9 +57,10 @@ func TestPaginationArithmetic(t *testing.T) {
 		{"size 100, everything", srv, "pagination[page_size]=100",
 			prefactor.Pagination{ItemCount: 42, ItemStart: 1, ItemEnd: 42, PageCount: 1, PageIndex: 1, PageOffset: 0, PageSize: 100}},
 		{"size 100, offset into the list", srv, "pagination[offset]=2&pagination[page_size]=100",
-			prefactor.Pagination{ItemCount: 42, ItemStart: 3, ItemEnd: 42, PageCount: 1, PageIndex: 1, PageOffset: 2, PageSize: 100, PreviousPageOffset: intp(0)}},
+			prefactor.Pagination{ItemCount: 42, ItemStart: 3, ItemEnd: 42, PageCount: 2, PageIndex: 2, PageOffset: 2, PageSize: 100, PreviousPageOffset: intp(0)}},
+		// The empty page after the last one (41..42 at offset 40, page 5).
 		{"offset at the end", srv, "pagination[offset]=42&pagination[page_size]=10",
-			prefactor.Pagination{ItemCount: 42, PageCount: 5, PageIndex: 5, PageOffset: 42, PageSize: 10, PreviousPageOffset: intp(32)}},
+			prefactor.Pagination{ItemCount: 42, PageCount: 5, PageIndex: 6, PageOffset: 42, PageSize: 10, PreviousPageOffset: intp(32)}},
 		{"offset far past the end", srv, "pagination[offset]=1000&pagination[page_size]=10",
 			prefactor.Pagination{ItemCount: 42, PageCount: 5, PageIndex: 101, PageOffset: 1000, PageSize: 10, PreviousPageOffset: intp(990)}},
 		{"empty list", empty, "",
@@ -513,5 +515,61 @@ func TestListDefaultsToTheCallersAccount(t *testing.T) {
 	got, err = collect(context.Background(), c, &prefactor.ListAPITokensOptions{PageSize: 10})
 	if err != nil || !slices.Equal(ids(got), want) {
 		t.Errorf("ListResponder without account_id: %v, %v; want %v", ids(got), err, want)
+	}
+}
+
+// The pagination fields agree with each other for every offset, also one
+// between page boundaries: following previous_page_offset from a page
+// lands on the page whose page_index is one less, following
+// next_page_offset on the one whose page_index is one more, with the same
+// page_count (so an offset between boundaries has a short first page
+// before it); previous_page_offset is null exactly on page 1, and on a page
+// with items next_page_offset is null exactly on page page_count.
+func TestPaginationFieldsAgree(t *testing.T) {
+	pageAt := func(respond httpmock.Responder, offset, size int) prefactor.Pagination {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("https://api.test%s?pagination%%5Boffset%%5D=%d&pagination%%5Bpage_size%%5D=%d", listPath, offset, size), nil)
+		resp, err := respond(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Pagination prefactor.Pagination }
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		return body.Pagination
+	}
+	for count := range 24 {
+		tokens := make([]prefactor.APIToken, count)
+		for i := range tokens {
+			tokens[i] = prefactor.APIToken{ID: fmt.Sprintf("t%02d", i)}
+		}
+		respond := prefactortest.ListResponder(tokens)
+		for size := 1; size <= 6; size++ {
+			for offset := range 30 {
+				p := pageAt(respond, offset, size)
+				at := fmt.Sprintf("count %d, size %d, offset %d: page %d of %d", count, size, offset, p.PageIndex, p.PageCount)
+				if (p.PreviousPageOffset == nil) != (p.PageIndex == 1) {
+					t.Fatalf("%s, previous_page_offset %v: null exactly on page 1", at, p.PreviousPageOffset)
+				}
+				if p.PreviousPageOffset != nil {
+					// Its page_count may differ: previous_page_offset is
+					// clamped at 0, so from an offset between boundaries
+					// it leads onto the usual grid of pages.
+					if prev := pageAt(respond, *p.PreviousPageOffset, size); prev.PageIndex != p.PageIndex-1 {
+						t.Fatalf("%s; the previous page, at %d, is page %d of %d", at, *p.PreviousPageOffset, prev.PageIndex, prev.PageCount)
+					}
+				}
+				if p.NextPageOffset != nil {
+					if next := pageAt(respond, *p.NextPageOffset, size); next.PageIndex != p.PageIndex+1 || next.PageCount != p.PageCount {
+						t.Fatalf("%s; the next page, at %d, is page %d of %d", at, *p.NextPageOffset, next.PageIndex, next.PageCount)
+					}
+				}
+				if p.ItemEnd > 0 && (p.PageIndex > p.PageCount || (p.NextPageOffset == nil) != (p.PageIndex == p.PageCount)) {
+					t.Fatalf("%s, next_page_offset %v: a page with items is within page_count, and the last exactly when next is null", at, p.NextPageOffset)
+				}
+			}
+		}
 	}
 }
