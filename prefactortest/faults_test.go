@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -224,22 +223,12 @@ func TestSetLatency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer srv.Close()
 		srv.SetLatency(time.Hour)
-		status := make(chan int, 1)
-		go func() {
-			resp, err := http.Get(srv.URL() + listPath)
-			if err != nil {
-				status <- 0
-				return
-			}
-			resp.Body.Close()
-			status <- resp.StatusCode
-		}()
-		for len(srv.Requests()) == 0 { // until the request is in
-			runtime.Gosched()
-		}
+		status := getInBackground(srv)
+		awaitRequest(t, srv, status) // the request is in, waiting out the latency
 		srv.Close()
-		if got := <-status; got != http.StatusServiceUnavailable {
+		if got := awaitStatus(t, status); got != http.StatusServiceUnavailable {
 			t.Errorf("status %d, want 503 at once", got)
 		}
 	})
