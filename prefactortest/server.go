@@ -281,12 +281,19 @@ func cloneToken(t prefactor.APIToken) prefactor.APIToken {
 
 // Request is one request the fake received, kept for assertions.
 type Request struct {
-	Method   string
-	Path     string     // unescaped URL path, e.g. "/api/v1/api_token"
-	RawQuery string     // the query as sent, e.g. "pagination%5Boffset%5D=25"
-	Query    url.Values // the query parsed
-	Header   http.Header
-	Body     []byte // at most 1 MiB; nil when empty
+	// Method is the HTTP method, e.g. "GET".
+	Method string
+	// Path is the unescaped URL path, e.g. "/api/v1/api_token".
+	Path string
+	// RawQuery is the query as sent, e.g. "pagination%5Boffset%5D=25".
+	RawQuery string
+	// Query is the query parsed, e.g. Query.Get("pagination[offset]").
+	Query url.Values
+	// Header holds the request headers as received, Authorization and
+	// User-Agent included.
+	Header http.Header
+	// Body is the request body, at most its first 1 MiB; nil when empty.
+	Body []byte
 }
 
 // maxRecordedBody bounds how much of a request body is read and kept.
