@@ -55,7 +55,7 @@ func TestOfflineTable(t *testing.T) {
 	if len(own) == 0 || len(own) == 42 {
 		t.Fatalf("%d of the 42 sample tokens in the token's own account; the test needs some outside it", len(own))
 	}
-	for _, want := range []string{"offline", "42 sample tokens in 3 accounts", fmt.Sprintf("you see the %d of its token's own account", len(own)), fmt.Sprintf("\n%d tokens\n", len(own))} {
+	for _, want := range []string{"offline", "42 sample tokens in 3 accounts", fmt.Sprintf("you see the %d in the fake token's own account", len(own)), fmt.Sprintf("\n%d tokens\n", len(own))} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr %q lacks %q", stderr, want)
 		}

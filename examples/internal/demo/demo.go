@@ -77,9 +77,9 @@ func Connect(stderr io.Writer, program string, at Instant) (*Conn, error) {
 			own++
 		}
 	}
-	fmt.Fprintf(stderr, "%s: PREFACTOR_API_TOKEN is not set: using an offline fake API with %d sample tokens in %d accounts, as of %s; "+
-		"without -account you see the %d of its token's own account. Set PREFACTOR_API_TOKEN to use your own account.\n",
-		program, len(tokens), len(accounts), Date(prefactortest.ReferenceTime()), own)
+	fmt.Fprintf(stderr, "%s: PREFACTOR_API_TOKEN is not set: using an offline fake API with %d sample tokens in %d accounts, as of %s.\n",
+		program, len(tokens), len(accounts), Date(prefactortest.ReferenceTime()))
+	fmt.Fprintf(stderr, "%s: without -account you see the %d in the fake token's own account; set PREFACTOR_API_TOKEN to use yours.\n", program, own)
 	return &Conn{Client: client, Now: at.Or(prefactortest.ReferenceTime()), stop: srv.Close}, nil
 }
 

@@ -35,7 +35,7 @@ func TestConnectOffline(t *testing.T) {
 	if len(page.Items) != own {
 		t.Errorf("listed %d tokens, want the %d of the fake token's account", len(page.Items), own)
 	}
-	for _, want := range []string{"demo-test: PREFACTOR_API_TOKEN is not set", "42 sample tokens in 3 accounts, as of 2026-03-02", "you see the 26 of its token's own account"} {
+	for _, want := range []string{"demo-test: PREFACTOR_API_TOKEN is not set", "42 sample tokens in 3 accounts, as of 2026-03-02", "demo-test: without -account you see the 26 in the fake token's own account"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr %q lacks %q", stderr.String(), want)
 		}
