@@ -19,6 +19,11 @@ import (
 // These examples run against prefactortest's fake API, seeded with sample
 // tokens, so their output is checked. Against the real API, create the
 // client with prefactor.NewClientFromEnv() instead.
+//
+// The sample tokens are spread over three accounts. Like the real API, the
+// fake lists the calling token's account (prefactortest.AccountID) when
+// ListAPITokensOptions.AccountID is empty, so the examples see only part
+// of the tokens they seed.
 
 // fakeAPI starts the fake with n sample tokens and returns a client of it.
 // The fake's clock stands at the time the samples were made, so the tokens
@@ -37,7 +42,7 @@ func fakeAPI(n int) (*prefactor.Client, func()) {
 }
 
 func ExampleAPITokensService_List() {
-	client, stop := fakeAPI(12)
+	client, stop := fakeAPI(24)
 	defer stop()
 
 	page, err := client.APITokens.List(context.Background(), &prefactor.ListAPITokensOptions{
@@ -56,12 +61,12 @@ func ExampleAPITokensService_List() {
 		fmt.Println("next page at offset", next)
 	}
 	// Output:
-	// 01jqkt1v1ggdw26jjy9g075j6hqcbxzd suspended account
-	// 01kb6925q0rnmepwbddt747arhkybyhh suspended account
-	// 01jxfcp968htcpkn1dkqrbdqkp90s5je revoked environment
-	// 01kg0tgy2052g77agpwnynssvygd1563 revoked account
-	// 01jh2jg4ygppcmehyfdtjv22h9vhkjd1 active account
-	// tokens 1 to 5 of 12, page 1 of 3
+	// 01k7gemkn0pmzqqjzw2j9e6wdcc14pyr suspended environment
+	// 01khhk6rqg0hw2b2zjkggwefxa571hw9 suspended account
+	// 01k0f4vk8052g77agpwnynssvygd1563 revoked account
+	// 01ka7qn6e0g3deqbgm8z58mepywa35mp revoked account
+	// 01jh00v6p8ppcmehyfdtjv22h9vhkjd1 active account
+	// tokens 1 to 5 of 15, page 1 of 3
 	// next page at offset 5
 }
 
@@ -85,10 +90,10 @@ func ExampleAPITokensService_All() {
 	fmt.Println("revoked:", byStatus[prefactor.TokenStatusRevoked])
 	fmt.Println("never used:", neverUsed)
 	// Output:
-	// active: 30
-	// suspended: 6
-	// revoked: 6
-	// never used: 10
+	// active: 20
+	// suspended: 3
+	// revoked: 3
+	// never used: 6
 }
 
 func ExampleAPIError() {
@@ -153,9 +158,10 @@ func Example_mockWithHTTPMock() {
 		}
 		n++
 	}
+	// 5 of the 7 sample tokens are in the caller's account.
 	fmt.Println(n, "tokens in", mock.GetTotalCallCount(), "requests")
 	// Output:
-	// 7 tokens in 3 requests
+	// 5 tokens in 2 requests
 }
 
 func ExampleAPITokensService_Create() {
@@ -191,7 +197,7 @@ func ExampleAPITokensService_Create() {
 }
 
 func ExampleAPITokensService_Revoke() {
-	client, stop := fakeAPI(12)
+	client, stop := fakeAPI(24)
 	defer stop()
 	ctx := context.Background()
 
@@ -229,8 +235,8 @@ func ExampleAPITokensService_Revoke() {
 	_, err = client.APITokens.Get(ctx, suspended[0])
 	fmt.Println("deleted:", errors.Is(err, prefactor.ErrNotFound))
 	// Output:
-	// 01jqkt1v1ggdw26jjy9g075j6hqcbxzd revoked 2026-03-02T09:30:00Z
-	// 01kb6925q0rnmepwbddt747arhkybyhh revoked 2026-03-02T09:30:00Z
+	// 01k7gemkn0pmzqqjzw2j9e6wdcc14pyr revoked 2026-03-02T09:30:00Z
+	// 01khhk6rqg0hw2b2zjkggwefxa571hw9 revoked 2026-03-02T09:30:00Z
 	// activate refused: 422 invalid_action
 	// deleted: true
 }

@@ -9,8 +9,9 @@
 // creates, suspends, activates, revokes and deletes tokens under the
 // service's lifecycle rules, replaying answers to a repeated idempotency
 // key; fails on purpose (Server.FailNext, Server.SetLatency) and records
-// what it received (Server.Requests). Server.Client returns a client
-// pointed at it:
+// what it received (Server.Requests). It answers as if every request came
+// from one account, AccountID, the account of its Token. Server.Client
+// returns a client pointed at it:
 //
 //	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(30)...)
 //	client := srv.Client()

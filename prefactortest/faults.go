@@ -10,7 +10,8 @@ import (
 
 // Fault is an answer the fake server gives instead of its normal one, to
 // test how code copes with failures; see Server.FailNext. The zero Fault is
-// a 500 with the API's error JSON.
+// a 500 with the API's error JSON, sent before the request is handled, so
+// that it changes nothing.
 type Fault struct {
 	// Status is the HTTP status; 0 means 500.
 	Status int
@@ -34,8 +35,20 @@ type Fault struct {
 	// success body. Its Content-Type is text/plain unless Header sets one.
 	Body string
 	// Disconnect closes the connection without answering, like a server
-	// that crashed or a network that dropped. The other fields are unused.
+	// that crashed or a network that dropped. The other fields but
+	// AfterHandling are unused.
 	Disconnect bool
+	// AfterHandling makes the server handle the request first, as it would
+	// without the fault: authentication, the route and its changes to the
+	// store, and the answer it remembers under an idempotency key. Only
+	// then is that answer thrown away and the fault (or Disconnect) sent
+	// instead — like a service that did the work but whose answer was lost
+	// on the way back. A retry with the same idempotency key then gets the
+	// remembered answer and changes nothing; a retry with another key, or
+	// without one, does the work again. That makes it the fault to test
+	// that a retried mutation happens once. False (the default): the fault
+	// comes before any handling and the request changes nothing.
+	AfterHandling bool
 }
 
 // pendingFault is a Fault still to be served left more times.
@@ -45,7 +58,8 @@ type pendingFault struct {
 }
 
 // FailNext makes the next n requests (of any route, authenticated or not)
-// get f instead of their normal answer. Calls queue up: FailNext(2, a)
+// get f instead of their normal answer; with f.AfterHandling they are
+// carried out first. Calls queue up: FailNext(2, a)
 // then FailNext(1, b) fails two requests with a, then one with b. n <= 0
 // does nothing. Each failed request still appears in Requests.
 func (s *Server) FailNext(n int, f Fault) {

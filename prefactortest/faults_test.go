@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -51,14 +50,14 @@ func TestFailNext(t *testing.T) {
 	})
 
 	t.Run("next n, then normal; retries see them", func(t *testing.T) {
-		srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+		srv := prefactortest.NewServer(t, prefactortest.FakeTokens(2)...)
 		srv.FailNext(2, prefactortest.Fault{Status: http.StatusServiceUnavailable})
 		page, err := srv.Client().APITokens.List(ctx, nil) // 3 retries by default
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(page.Items) != 3 || len(srv.Requests()) != 3 {
-			t.Errorf("%d items after %d requests; want 3 after 3", len(page.Items), len(srv.Requests()))
+		if len(page.Items) != 2 || len(srv.Requests()) != 3 {
+			t.Errorf("%d items after %d requests; want 2 after 3", len(page.Items), len(srv.Requests()))
 		}
 	})
 
@@ -224,23 +223,117 @@ func TestSetLatency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer srv.Close()
 		srv.SetLatency(time.Hour)
-		status := make(chan int, 1)
-		go func() {
-			resp, err := http.Get(srv.URL() + listPath)
-			if err != nil {
-				status <- 0
-				return
-			}
-			resp.Body.Close()
-			status <- resp.StatusCode
-		}()
-		for len(srv.Requests()) == 0 { // until the request is in
-			runtime.Gosched()
-		}
+		status := getInBackground(srv)
+		awaitRequest(t, srv, status) // the request is in, waiting out the latency
 		srv.Close()
-		if got := <-status; got != http.StatusServiceUnavailable {
+		if got := awaitStatus(t, status); got != http.StatusServiceUnavailable {
 			t.Errorf("status %d, want 503 at once", got)
 		}
+	})
+}
+
+// A Fault with AfterHandling loses the answer of a request that was carried
+// out. Only the idempotency key keeps a retry from doing it again, so these
+// tests can fail: with another key, the retry makes a second token.
+func TestFaultAfterHandling(t *testing.T) {
+	ctx := context.Background()
+	lost := prefactortest.Fault{Status: http.StatusServiceUnavailable, AfterHandling: true}
+	create := func(key string) string {
+		return `{"details":{"token_scope":"account"},"idempotency_key":"` + key + `"}`
+	}
+
+	t.Run("retry with the same key: one token", func(t *testing.T) {
+		srv := lcServer(t)
+		srv.FailNext(1, lost)
+		decodeError(t, call(t, srv, http.MethodPost, listPath, create("k1")), http.StatusServiceUnavailable)
+		if n := len(srv.Tokens()); n != 1 {
+			t.Fatalf("%d tokens after the lost answer, want 1: the request was carried out", n)
+		}
+		w := decodeToken(t, call(t, srv, http.MethodPost, listPath, create("k1")), http.StatusCreated)
+		if got := srv.Tokens(); len(got) != 1 || got[0].ID != w.Details.ID {
+			t.Errorf("after the retry: %v, want only %s", ids(got), w.Details.ID)
+		}
+	})
+
+	t.Run("retry with another key: two tokens", func(t *testing.T) {
+		srv := lcServer(t)
+		srv.FailNext(1, lost)
+		decodeError(t, call(t, srv, http.MethodPost, listPath, create("k1")), http.StatusServiceUnavailable)
+		decodeToken(t, call(t, srv, http.MethodPost, listPath, create("k2")), http.StatusCreated)
+		if n := len(srv.Tokens()); n != 2 {
+			t.Errorf("%d tokens, want 2: a new key is a new request", n)
+		}
+	})
+
+	t.Run("the SDK's retry carries one key: one token", func(t *testing.T) {
+		srv := lcServer(t)
+		srv.FailNext(1, lost)
+		created, err := srv.Client().APITokens.Create(ctx, &prefactor.CreateAPITokenRequest{TokenScope: prefactor.TokenScopeAccount})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Tokens(); len(got) != 1 || got[0].ID != created.ID {
+			t.Errorf("tokens %v, want only %s", ids(got), created.ID)
+		}
+		reqs := srv.Requests()
+		if len(reqs) != 2 || requestKey(t, reqs[0]) == "" || requestKey(t, reqs[0]) != requestKey(t, reqs[1]) {
+			t.Errorf("%d requests; want 2 with one key", len(reqs))
+		}
+	})
+
+	t.Run("a second call is a new request: two tokens", func(t *testing.T) {
+		srv := lcServer(t)
+		srv.FailNext(1, lost)
+		c := srv.Client(prefactor.WithMaxRetries(0))
+		req := &prefactor.CreateAPITokenRequest{TokenScope: prefactor.TokenScopeAccount}
+		if _, err := c.APITokens.Create(ctx, req); apiError(t, err).StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("first call: %v", err)
+		}
+		if _, err := c.APITokens.Create(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(srv.Tokens()); n != 2 {
+			t.Errorf("%d tokens, want 2", n)
+		}
+	})
+
+	t.Run("disconnect after a revoke", func(t *testing.T) {
+		tok := prefactortest.FakeTokens(1)[0]
+		srv := lcServer(t, tok)
+		srv.FailNext(1, prefactortest.Fault{Disconnect: true, AfterHandling: true})
+		got, err := srv.Client().APITokens.Revoke(ctx, tok.ID)
+		if err != nil {
+			t.Fatalf("Revoke after a dropped answer: %v", err)
+		}
+		if got.Status != prefactor.TokenStatusRevoked || srv.Tokens()[0].Status != prefactor.TokenStatusRevoked {
+			t.Errorf("answer %s, store %s; want revoked", got.Status, srv.Tokens()[0].Status)
+		}
+		if n := len(srv.Requests()); n != 2 {
+			t.Errorf("%d requests, want 2", n)
+		}
+	})
+
+	t.Run("a request without a key runs again", func(t *testing.T) {
+		srv := lcServer(t)
+		srv.FailNext(1, lost)
+		body := `{"details":{"token_scope":"account"}}`
+		decodeError(t, call(t, srv, http.MethodPost, listPath, body), http.StatusServiceUnavailable)
+		decodeToken(t, call(t, srv, http.MethodPost, listPath, body), http.StatusCreated)
+		if n := len(srv.Tokens()); n != 2 {
+			t.Errorf("%d tokens, want 2", n)
+		}
+	})
+
+	t.Run("without AfterHandling nothing is carried out", func(t *testing.T) {
+		srv := lcServer(t)
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusServiceUnavailable})
+		decodeError(t, call(t, srv, http.MethodPost, listPath, create("k1")), http.StatusServiceUnavailable)
+		if n := len(srv.Tokens()); n != 0 {
+			t.Errorf("%d tokens, want 0", n)
+		}
+		// The key was not used up: another request with it is served.
+		decodeToken(t, call(t, srv, http.MethodPost, listPath, `{"details":{"token_scope":"environment","environment_id":"e"},"idempotency_key":"k1"}`), http.StatusCreated)
 	})
 }

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"testing"
+	"time"
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/prefactortest"
@@ -49,6 +51,59 @@ func send(t *testing.T, srv *prefactortest.Server, method, target, auth string) 
 		t.Fatal(err)
 	}
 	return answer{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// waitLimit bounds every wait of these tests for something that should
+// happen at once, so that a bug fails the test instead of hanging it.
+const waitLimit = 10 * time.Second
+
+// getInBackground sends GET listPath to srv from a goroutine, without an
+// Authorization header, and returns a channel that receives the answer's
+// status, or 0 when the request fails.
+func getInBackground(srv *prefactortest.Server) <-chan int {
+	status := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(srv.URL() + listPath)
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	return status
+}
+
+// awaitRequest waits until srv has recorded a request. It fails the test
+// if the request sent in the background ends first (it never reached the
+// server) or nothing arrives within waitLimit.
+func awaitRequest(t *testing.T, srv *prefactortest.Server, status <-chan int) {
+	t.Helper()
+	deadline := time.NewTimer(waitLimit)
+	defer deadline.Stop()
+	for len(srv.Requests()) == 0 {
+		select {
+		case got := <-status:
+			t.Fatalf("the request ended (status %d) before the server recorded it", got)
+		case <-deadline.C:
+			t.Fatalf("no request reached the server within %s", waitLimit)
+		default:
+			runtime.Gosched()
+		}
+	}
+}
+
+// awaitStatus returns the status the request sent in the background got,
+// failing the test if it takes longer than waitLimit.
+func awaitStatus(t *testing.T, status <-chan int) int {
+	t.Helper()
+	select {
+	case got := <-status:
+		return got
+	case <-time.After(waitLimit):
+		t.Fatalf("no answer within %s", waitLimit)
+		return 0
+	}
 }
 
 // bearer is the Authorization header the fake accepts.
@@ -145,6 +200,19 @@ func ids[T prefactor.APIToken | *prefactor.APIToken](tokens []T) []string {
 			out[i] = v.ID
 		case *prefactor.APIToken:
 			out[i] = v.ID
+		}
+	}
+	return out
+}
+
+// callersTokens returns the tokens of the list a request without account_id
+// gets: those of prefactortest.AccountID and those without an account, in
+// the order given.
+func callersTokens(tokens []prefactor.APIToken) []prefactor.APIToken {
+	var out []prefactor.APIToken
+	for _, t := range tokens {
+		if t.AccountID == prefactortest.AccountID || t.AccountID == "" {
+			out = append(out, t)
 		}
 	}
 	return out

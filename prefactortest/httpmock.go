@@ -12,8 +12,10 @@ import (
 // over tokens exactly as the fake Server does (see Server): account_id,
 // sorting, pagination[offset] and pagination[page_size] are honoured, bad
 // values get 400 invalid_value, and the body is the API's JSON with its
-// pagination and sorting objects. It does not check the bearer token.
-// tokens is copied; later changes to it are not seen.
+// pagination and sorting objects. It does not check the bearer token, but
+// answers as if Token had sent the request: without account_id it lists
+// the tokens of AccountID and those with no AccountID. tokens is copied;
+// later changes to it are not seen.
 //
 // Register it for the path alone and let it read the query:
 //

@@ -192,7 +192,7 @@ func (s *Server) create(_ *http.Request, body []byte, now time.Time) reply {
 	t := prefactor.APIToken{
 		ID:         fakeID(now, s.rand),
 		Type:       "api_token",
-		AccountID:  cmp.Or(d.AccountID, fakeAccounts[0].id),
+		AccountID:  cmp.Or(d.AccountID, AccountID),
 		ExpiresAt:  expires,
 		InsertedAt: now,
 		UpdatedAt:  now,

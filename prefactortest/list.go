@@ -124,7 +124,10 @@ func parseListQuery(q url.Values) (listQuery, map[string][]string) {
 // is the one implementation of the list behind both the fake server and
 // ListResponder. tokens is not modified.
 //
-// Without account_id every token is listed; with it, only that account's.
+// Without account_id the caller's account is listed, as on the real
+// service: tokens of AccountID, and tokens with no AccountID at all (hand-
+// built test data); with it, only that account's tokens, whichever account
+// it names.
 // Without sorting the order is by ID ascending; sorting by status breaks
 // ties by ID ascending, in both directions.
 func listReply(tokens []prefactor.APIToken, q url.Values) reply {
@@ -135,7 +138,7 @@ func listReply(tokens []prefactor.APIToken, q url.Values) reply {
 
 	selected := make([]prefactor.APIToken, 0, len(tokens))
 	for _, t := range tokens {
-		if lq.accountID == "" || t.AccountID == lq.accountID {
+		if listed(t, lq.accountID) {
 			selected = append(selected, t)
 		}
 	}
@@ -152,6 +155,15 @@ func listReply(tokens []prefactor.APIToken, q url.Values) reply {
 		Pagination: &pg,
 		Sorting:    lq.sorting,
 	}}
+}
+
+// listed reports whether t belongs in a list of account, "" meaning the
+// caller's: AccountID, together with tokens that have no account.
+func listed(t prefactor.APIToken, account string) bool {
+	if account == "" {
+		return t.AccountID == AccountID || t.AccountID == ""
+	}
+	return t.AccountID == account
 }
 
 // tokenOrder compares tokens for sorting s (nil: by ID ascending).
@@ -174,25 +186,43 @@ func tokenOrder(s *prefactor.Sorting) func(a, b prefactor.APIToken) int {
 
 // paginate describes the page of up to size items starting at the
 // zero-based offset in a list of count items, as the API reference defines
-// the fields:
+// the fields.
+//
+// The pages are those a client walks through from this one, following
+// next_page_offset and previous_page_offset: offset+k*size for whole k,
+// and, when offset is not a multiple of size, one short first page at 0
+// holding the offset%size items before the rest. For an offset that is a
+// multiple of size that is the usual grid of pages; for any other, the
+// fields still agree: the previous page's page_index is one less, the next
+// one's one more, and previous_page_offset is null exactly on page 1.
 //
 //   - item_start and item_end are the one-based indexes of the page's first
 //     and last item, both 0 when the page is empty (an empty list, or an
 //     offset at or past the end);
-//   - page_index is the one-based page number, offset/size + 1;
+//   - page_index is the one-based page number: the pages before this one,
+//     ceil(offset/size), plus 1 (offset 5, size 10 is page 2, after the
+//     short page 0..4);
 //   - page_offset is the offset asked for, page_size the size used;
-//   - page_count is the number of pages of size items, at least 1 (an empty
-//     list is one empty page);
+//   - page_count is the number of those pages that hold items, at least 1
+//     (an empty list is one empty page): ceil(count/size) when offset is a
+//     multiple of size, else 1 + ceil((count - offset%size)/size); on a
+//     page with items, page_index is page_count exactly when
+//     next_page_offset is null;
 //   - next_page_offset is offset+size, null when no item lies there;
 //   - previous_page_offset is offset-size (at least 0), null when offset
-//     is 0.
+//     is 0, which is page 1.
 //
 // size must be at least 1 and offset at least 0.
 func paginate(count, offset, size int) prefactor.Pagination {
+	short := offset % size // items on a short first page, before the grid through offset
+	pages := (max(0, count-short) + size - 1) / size
+	if short > 0 {
+		pages++
+	}
 	p := prefactor.Pagination{
 		ItemCount:  count,
-		PageCount:  max(1, (count+size-1)/size),
-		PageIndex:  offset/size + 1,
+		PageCount:  max(1, pages),
+		PageIndex:  (offset+size-1)/size + 1,
 		PageOffset: offset,
 		PageSize:   size,
 	}

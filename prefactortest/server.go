@@ -20,8 +20,8 @@ import (
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 )
 
-// Token is the bearer token the fake server accepts. Server.Client sends
-// it; to build a client yourself, pass it to prefactor.NewClient (or set
+// Token is the bearer token the fake server accepts; it belongs to the
+// account AccountID. Server.Client sends it; to build a client yourself, pass it to prefactor.NewClient (or set
 // PREFACTOR_API_TOKEN to it) together with Server.URL as the base URL.
 const Token = "pf_test_prefactortest_token"
 
@@ -34,8 +34,11 @@ const Token = "pf_test_prefactortest_token"
 //
 // It serves GET /api/v1/api_token as the API reference describes it:
 //
-//   - account_id narrows the list to one account (without it, the fake
-//     lists every token it holds, whatever the account);
+//   - without account_id it lists the calling token's account, as the
+//     service does: the tokens whose AccountID is AccountID, and those
+//     with no AccountID at all (test data built by hand). account_id lists
+//     the account it names instead, any account: the fake has no
+//     permission model, so it never answers 403;
 //   - sorting takes id or status, with a leading "-" for descending, and
 //     breaks ties by ID ascending; any other field is 400 invalid_value.
 //     Without sorting the list is in ID order, and the response's sorting
@@ -46,7 +49,11 @@ const Token = "pf_test_prefactortest_token"
 //     The response's pagination object is computed as the reference
 //     defines it: one-based item_start, item_end and page_index,
 //     zero-based page_offset, next and previous page offsets null at the
-//     ends, item_start and item_end 0 on an empty page.
+//     ends, item_start and item_end 0 on an empty page. An offset between
+//     page boundaries counts a short first page before it, so that the
+//     fields agree: offset 5 with page size 10 is page 2 (after items 1
+//     to 5), its previous_page_offset 0 is page 1, and page_count counts
+//     the short page too.
 //
 // # One token and its lifecycle
 //
@@ -75,8 +82,7 @@ const Token = "pf_test_prefactortest_token"
 // FakeTokens' ones, a value starting "pf_", no creator, inserted_at and
 // updated_at at the server's clock and, without expires_at,
 // DefaultTokenLifetime later as its expiry. Without account_id it joins the
-// calling token's account, which for the fake is the account most
-// FakeTokens belong to. An agent_deployment token gets an
+// calling token's account, AccountID. An agent_deployment token gets an
 // agent_deployment_id, the same for every token of one agent and
 // environment. The value appears in the create answer only, as with the
 // real service. IDs and values come from a fixed seed, so a server whose
@@ -93,8 +99,11 @@ const Token = "pf_test_prefactortest_token"
 // answer again, changing nothing: a repeated create returns the same token
 // and value and makes no second token. The same key with any other request
 // is 422 idempotency_key_already_used. Keys belong to one Server. Requests
-// that FailNext fails, or that fail authentication, never reach this step,
-// so they use up no key: a client's retry after them is served normally.
+// that fail authentication never reach this step, nor do those FailNext
+// fails, unless the Fault is AfterHandling: those use up no key, and a
+// client's retry after them is served normally. A Fault with AfterHandling
+// lets the request through first, so its key is remembered with the answer
+// the client never saw.
 // A mutation without a key is carried out each time it is sent.
 //
 // Any other route answers 404 not_found. Errors are the API's JSON:
@@ -272,12 +281,19 @@ func cloneToken(t prefactor.APIToken) prefactor.APIToken {
 
 // Request is one request the fake received, kept for assertions.
 type Request struct {
-	Method   string
-	Path     string     // unescaped URL path, e.g. "/api/v1/api_token"
-	RawQuery string     // the query as sent, e.g. "pagination%5Boffset%5D=25"
-	Query    url.Values // the query parsed
-	Header   http.Header
-	Body     []byte // at most 1 MiB; nil when empty
+	// Method is the HTTP method, e.g. "GET".
+	Method string
+	// Path is the unescaped URL path, e.g. "/api/v1/api_token".
+	Path string
+	// RawQuery is the query as sent, e.g. "pagination%5Boffset%5D=25".
+	RawQuery string
+	// Query is the query parsed, e.g. Query.Get("pagination[offset]").
+	Query url.Values
+	// Header holds the request headers as received, Authorization and
+	// User-Agent included.
+	Header http.Header
+	// Body is the request body, at most its first 1 MiB; nil when empty.
+	Body []byte
 }
 
 // maxRecordedBody bounds how much of a request body is read and kept.
@@ -306,8 +322,8 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// serve is the server's handler: record, wait, fail on purpose,
-// authenticate, then route.
+// serve is the server's handler: record, wait, then fail on purpose or
+// authenticate and route (or both, for a Fault with AfterHandling).
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRecordedBody))
 	if len(body) == 0 {
@@ -333,10 +349,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, errorReply(http.StatusServiceUnavailable, prefactor.CodeUnexpected, "fake server is shutting down", nil))
 		return
 	}
-	if failing {
+	switch {
+	case !failing:
+		s.handle(w, r)
+	case fault.AfterHandling:
+		s.handle(httptest.NewRecorder(), r) // the answer is lost
 		fault.serve(w)
-		return
+	default:
+		fault.serve(w)
 	}
+}
+
+// handle authenticates r and routes it.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if rep, ok := authenticate(r); !ok {
 		writeReply(w, rep)
 		return

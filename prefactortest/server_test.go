@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
@@ -18,8 +19,14 @@ import (
 func intp(n int) *int { return &n }
 
 func TestPaginationArithmetic(t *testing.T) {
-	tokens := prefactortest.FakeTokens(42) // sorted by ID: the fake's default order
-	srv := prefactortest.NewServer(t, tokens...)
+	// 42 of FakeTokens(70) are the caller's, the list without account_id;
+	// they are sorted by ID, the fake's default order.
+	all := prefactortest.FakeTokens(70)
+	tokens := callersTokens(all)
+	if len(tokens) != 42 {
+		t.Fatalf("%d of FakeTokens(70) in the caller's account, want 42", len(tokens))
+	}
+	srv := prefactortest.NewServer(t, all...)
 	empty := prefactortest.NewServer(t)
 
 	tests := []struct {
@@ -40,8 +47,9 @@ func TestPaginationArithmetic(t *testing.T) {
 			prefactor.Pagination{ItemCount: 42, ItemStart: 41, ItemEnd: 42, PageCount: 5, PageIndex: 5, PageOffset: 40, PageSize: 10, PreviousPageOffset: intp(30)}},
 		{"last, exactly filled", srv, "pagination[offset]=21&pagination[page_size]=21",
 			prefactor.Pagination{ItemCount: 42, ItemStart: 22, ItemEnd: 42, PageCount: 2, PageIndex: 2, PageOffset: 21, PageSize: 21, PreviousPageOffset: intp(0)}},
+		// Items 1..5 make a short first page before this one.
 		{"offset between pages", srv, "pagination[offset]=5&pagination[page_size]=10",
-			prefactor.Pagination{ItemCount: 42, ItemStart: 6, ItemEnd: 15, PageCount: 5, PageIndex: 1, PageOffset: 5, PageSize: 10, NextPageOffset: intp(15), PreviousPageOffset: intp(0)}},
+			prefactor.Pagination{ItemCount: 42, ItemStart: 6, ItemEnd: 15, PageCount: 5, PageIndex: 2, PageOffset: 5, PageSize: 10, NextPageOffset: intp(15), PreviousPageOffset: intp(0)}},
 		{"size 1, first", srv, "pagination[page_size]=1",
 			prefactor.Pagination{ItemCount: 42, ItemStart: 1, ItemEnd: 1, PageCount: 42, PageIndex: 1, PageOffset: 0, PageSize: 1, NextPageOffset: intp(1)}},
 		{"size 1, last", srv, "pagination[offset]=41&pagination[page_size]=1",
@@ -49,9 +57,10 @@ func TestPaginationArithmetic(t *testing.T) {
 		{"size 100, everything", srv, "pagination[page_size]=100",
 			prefactor.Pagination{ItemCount: 42, ItemStart: 1, ItemEnd: 42, PageCount: 1, PageIndex: 1, PageOffset: 0, PageSize: 100}},
 		{"size 100, offset into the list", srv, "pagination[offset]=2&pagination[page_size]=100",
-			prefactor.Pagination{ItemCount: 42, ItemStart: 3, ItemEnd: 42, PageCount: 1, PageIndex: 1, PageOffset: 2, PageSize: 100, PreviousPageOffset: intp(0)}},
+			prefactor.Pagination{ItemCount: 42, ItemStart: 3, ItemEnd: 42, PageCount: 2, PageIndex: 2, PageOffset: 2, PageSize: 100, PreviousPageOffset: intp(0)}},
+		// The empty page after the last one (41..42 at offset 40, page 5).
 		{"offset at the end", srv, "pagination[offset]=42&pagination[page_size]=10",
-			prefactor.Pagination{ItemCount: 42, PageCount: 5, PageIndex: 5, PageOffset: 42, PageSize: 10, PreviousPageOffset: intp(32)}},
+			prefactor.Pagination{ItemCount: 42, PageCount: 5, PageIndex: 6, PageOffset: 42, PageSize: 10, PreviousPageOffset: intp(32)}},
 		{"offset far past the end", srv, "pagination[offset]=1000&pagination[page_size]=10",
 			prefactor.Pagination{ItemCount: 42, PageCount: 5, PageIndex: 101, PageOffset: 1000, PageSize: 10, PreviousPageOffset: intp(990)}},
 		{"empty list", empty, "",
@@ -88,8 +97,9 @@ func TestPaginationArithmetic(t *testing.T) {
 }
 
 func TestAllWalksEveryPage(t *testing.T) {
-	tokens := prefactortest.FakeTokens(42)
-	srv := prefactortest.NewServer(t, tokens...)
+	all := prefactortest.FakeTokens(70)
+	tokens := callersTokens(all) // 42
+	srv := prefactortest.NewServer(t, all...)
 	got, err := collect(context.Background(), srv.Client(), &prefactor.ListAPITokensOptions{PageSize: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +120,7 @@ func TestSorting(t *testing.T) {
 	// Two tokens per status, given out of order, so that ties by status
 	// show the ID tie-break.
 	tok := func(id string, st prefactor.TokenStatus) prefactor.APIToken {
-		return prefactor.APIToken{ID: id, Type: "api_token", AccountID: "acct", Status: st, TokenScope: prefactor.TokenScopeAccount}
+		return prefactor.APIToken{ID: id, Type: "api_token", AccountID: prefactortest.AccountID, Status: st, TokenScope: prefactor.TokenScopeAccount}
 	}
 	srv := prefactortest.NewServer(t,
 		tok("e", prefactor.TokenStatusActive), tok("b", prefactor.TokenStatusRevoked), tok("f", prefactor.TokenStatusSuspended),
@@ -371,19 +381,24 @@ func TestTokensAreCopied(t *testing.T) {
 	}
 }
 
+// The server closes when its test ends. Rather than ask whether its port
+// still answers (another test's server may have the port by then), a
+// request waiting out SetLatency shows it: only Close answers it, with 503.
 func TestNewServerClosesWithTheTest(t *testing.T) {
-	var url string
+	var status <-chan int
 	t.Run("inner", func(t *testing.T) {
-		url = prefactortest.NewServer(t).URL()
+		srv := prefactortest.NewServer(t)
+		srv.SetLatency(time.Hour)
+		status = getInBackground(srv)
+		awaitRequest(t, srv, status)
 	})
-	if resp, err := http.Get(url + listPath); err == nil {
-		resp.Body.Close()
-		t.Fatal("the server still answers after its test ended")
+	if got := awaitStatus(t, status); got != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503 from Close when the test ended", got)
 	}
 }
 
 func TestStartAndClose(t *testing.T) {
-	srv, err := prefactortest.Start(prefactortest.FakeTokens(4)...)
+	srv, err := prefactortest.Start(prefactortest.FakeTokens(2)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +407,7 @@ func TestStartAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	page, err := c.APITokens.List(context.Background(), nil)
-	if err != nil || len(page.Items) != 4 {
+	if err != nil || len(page.Items) != 2 {
 		t.Fatalf("List: %v, %v", page, err)
 	}
 	srv.Close()
@@ -421,18 +436,18 @@ func TestNewClientReportsBadOptions(t *testing.T) {
 
 func TestClientOptionsOverrideDefaults(t *testing.T) {
 	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(1)...)
-	other := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+	other := prefactortest.NewServer(t, prefactortest.FakeTokens(2)...)
 	page, err := srv.Client(prefactor.WithBaseURL(other.URL())).APITokens.List(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Items) != 3 || len(srv.Requests()) != 0 {
-		t.Errorf("got %d items, %d requests on the first server; want 3 from the other", len(page.Items), len(srv.Requests()))
+	if len(page.Items) != 2 || len(srv.Requests()) != 0 {
+		t.Errorf("got %d items, %d requests on the first server; want 2 from the other", len(page.Items), len(srv.Requests()))
 	}
 }
 
 func ExampleServer_FailNext() {
-	srv, err := prefactortest.Start(prefactortest.FakeTokens(3)...)
+	srv, err := prefactortest.Start(prefactortest.FakeTokens(2)...)
 	if err != nil {
 		panic(err)
 	}
@@ -450,5 +465,116 @@ func ExampleServer_FailNext() {
 	fmt.Println(len(page.Items), err)
 	// Output:
 	// prefactor: list API tokens: GET /api/v1/api_token: 503 unexpected: down for maintenance
-	// 3 <nil>
+	// 2 <nil>
+}
+
+// Without account_id the API lists the calling token's account, as the
+// reference says ("defaults to token's account"); tokens of other accounts
+// show only when asked for by account_id. Tokens without an account (built
+// by hand in a test) show in the default list too.
+func TestListDefaultsToTheCallersAccount(t *testing.T) {
+	caller := prefactortest.AccountID
+	if got := prefactortest.FakeTokens(1)[0].AccountID; got != caller {
+		t.Fatalf("FakeTokens' first account is %s, want AccountID %s", got, caller)
+	}
+	tokens := append(prefactortest.FakeTokens(42),
+		prefactor.APIToken{ID: "zz-no-account", Type: "api_token", Status: prefactor.TokenStatusActive, TokenScope: prefactor.TokenScopeAccount},
+		prefactor.APIToken{ID: "zz-other-account", Type: "api_token", AccountID: "acct-other", Status: prefactor.TokenStatusActive, TokenScope: prefactor.TokenScopeAccount})
+	var want []string
+	for _, tok := range tokens {
+		if tok.AccountID == caller || tok.AccountID == "" {
+			want = append(want, tok.ID)
+		}
+	}
+	if len(want) == 0 || len(want) == len(tokens) {
+		t.Fatalf("%d of %d tokens in the caller's account; the test needs some outside it", len(want), len(tokens))
+	}
+
+	srv := prefactortest.NewServer(t, tokens...)
+	got, err := collect(context.Background(), srv.Client(), &prefactor.ListAPITokensOptions{PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(got), want) {
+		t.Errorf("without account_id: got %d tokens %v,\nwant the caller's %d %v", len(got), ids(got), len(want), want)
+	}
+	l := decodeList(t, get(t, srv, "pagination[page_size]=5", bearer))
+	if l.page.ItemCount != len(want) {
+		t.Errorf("item_count %d, want %d", l.page.ItemCount, len(want))
+	}
+
+	// Another account is listed when asked for: the fake has no
+	// permission model.
+	l = decodeList(t, get(t, srv, "account_id=acct-other", bearer))
+	if got := ids(l.Summaries); !slices.Equal(got, []string{"zz-other-account"}) {
+		t.Errorf("account_id=acct-other: %v", got)
+	}
+
+	// ListResponder applies the same rule.
+	mock := httpmock.NewMockTransport()
+	mock.RegisterResponder(http.MethodGet, listPath, prefactortest.ListResponder(tokens))
+	c, err := prefactor.NewClient("test", prefactor.WithHTTPClient(&http.Client{Transport: mock}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = collect(context.Background(), c, &prefactor.ListAPITokensOptions{PageSize: 10})
+	if err != nil || !slices.Equal(ids(got), want) {
+		t.Errorf("ListResponder without account_id: %v, %v; want %v", ids(got), err, want)
+	}
+}
+
+// The pagination fields agree with each other for every offset, also one
+// between page boundaries: following previous_page_offset from a page
+// lands on the page whose page_index is one less, following
+// next_page_offset on the one whose page_index is one more, with the same
+// page_count (so an offset between boundaries has a short first page
+// before it); previous_page_offset is null exactly on page 1, and on a page
+// with items next_page_offset is null exactly on page page_count.
+func TestPaginationFieldsAgree(t *testing.T) {
+	pageAt := func(respond httpmock.Responder, offset, size int) prefactor.Pagination {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("https://api.test%s?pagination%%5Boffset%%5D=%d&pagination%%5Bpage_size%%5D=%d", listPath, offset, size), nil)
+		resp, err := respond(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Pagination prefactor.Pagination }
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		return body.Pagination
+	}
+	for count := range 24 {
+		tokens := make([]prefactor.APIToken, count)
+		for i := range tokens {
+			tokens[i] = prefactor.APIToken{ID: fmt.Sprintf("t%02d", i)}
+		}
+		respond := prefactortest.ListResponder(tokens)
+		for size := 1; size <= 6; size++ {
+			for offset := range 30 {
+				p := pageAt(respond, offset, size)
+				at := fmt.Sprintf("count %d, size %d, offset %d: page %d of %d", count, size, offset, p.PageIndex, p.PageCount)
+				if (p.PreviousPageOffset == nil) != (p.PageIndex == 1) {
+					t.Fatalf("%s, previous_page_offset %v: null exactly on page 1", at, p.PreviousPageOffset)
+				}
+				if p.PreviousPageOffset != nil {
+					// Its page_count may differ: previous_page_offset is
+					// clamped at 0, so from an offset between boundaries
+					// it leads onto the usual grid of pages.
+					if prev := pageAt(respond, *p.PreviousPageOffset, size); prev.PageIndex != p.PageIndex-1 {
+						t.Fatalf("%s; the previous page, at %d, is page %d of %d", at, *p.PreviousPageOffset, prev.PageIndex, prev.PageCount)
+					}
+				}
+				if p.NextPageOffset != nil {
+					if next := pageAt(respond, *p.NextPageOffset, size); next.PageIndex != p.PageIndex+1 || next.PageCount != p.PageCount {
+						t.Fatalf("%s; the next page, at %d, is page %d of %d", at, *p.NextPageOffset, next.PageIndex, next.PageCount)
+					}
+				}
+				if p.ItemEnd > 0 && (p.PageIndex > p.PageCount || (p.NextPageOffset == nil) != (p.PageIndex == p.PageCount)) {
+					t.Fatalf("%s, next_page_offset %v: a page with items is within page_count, and the last exactly when next is null", at, p.NextPageOffset)
+				}
+			}
+		}
+	}
 }

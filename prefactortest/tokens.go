@@ -49,7 +49,16 @@ type fakeAccount struct {
 	admins       []string
 }
 
-// fakeAccounts are the three accounts FakeTokens spreads tokens across.
+// AccountID is the account the fake's Token belongs to: the caller's
+// account, as far as the fake server and ListResponder are concerned. A
+// list without account_id shows its tokens (and tokens with no AccountID);
+// a create without account_id puts the new token in it. FakeTokens puts
+// most of its tokens in it and the rest in two other accounts.
+const AccountID = "01hqz7zee085vspf7cqqtx588y91rt2w"
+
+// fakeAccounts are the three accounts FakeTokens spreads tokens across;
+// the first is AccountID (the generator draws it, and a test holds the two
+// equal).
 var fakeAccounts = func() []fakeAccount {
 	r := rand.New(rand.NewPCG(fakeSeed, 1<<32))
 	created := referenceTime.AddDate(-2, 0, 0)
@@ -95,7 +104,7 @@ const (
 //
 // Their IDs are 32-character lowercase Crockford base32 strings starting
 // with the creation time in milliseconds, like the service's. They spread
-// over three accounts (most in the first) and mix statuses (mostly active,
+// over three accounts (most, 3 in 5, in AccountID) and mix statuses (mostly active,
 // some suspended, some revoked), scopes (environment-scoped tokens carry an
 // EnvironmentID of their account, account-scoped ones none), tokens never
 // used (nil LastUsedAt), used recently and not used for months, created by

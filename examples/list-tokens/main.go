@@ -6,9 +6,12 @@
 //	go run ./examples/list-tokens [-json] [-account ID] [-sort FIELD|-FIELD] [-page-size N]
 //
 // With PREFACTOR_API_TOKEN set it asks the real API (PREFACTOR_API_URL, or
-// the default); without it, an offline fake with sample tokens. It exits 1
-// when the API or the network fails, printing the API's error code and
-// message, and 2 on bad flags.
+// the default); without it, an offline fake with sample tokens in three
+// accounts, of which it lists the fake token's own unless -account names
+// another. It exits 2 on bad flags, before anything is sent (a page size
+// outside 1 to 100, a -sort without a field), and 1 when the API or the
+// network fails, printing the API's error code and message (a sort field
+// the API does not know is the API's call: 1).
 package main
 
 import (
@@ -22,7 +25,6 @@ import (
 	"os/signal"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/examples/internal/demo"
@@ -40,7 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("list-tokens", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the tokens as a JSON array instead of a table")
-	account := fs.String("account", "", "list this account's tokens (default: the API's choice, the token's own account)")
+	account := fs.String("account", "", "list this account's tokens (default: the API token's own account)")
 	sortBy := fs.String("sort", "", "sort by `field` (id or status); a leading - sorts descending, as in -sort=-status")
 	pageSize := fs.Int("page-size", 0, "tokens fetched per request, 1 to 100 (default: the server's)")
 	if err := fs.Parse(args); err != nil {
@@ -54,19 +56,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	opts, err := listOptions(*account, *sortBy, *pageSize)
+	if err != nil {
+		fmt.Fprintln(stderr, "list-tokens:", err)
+		return 2
+	}
 
-	client, _, stopDemo, err := demo.Connect(stderr, "list-tokens")
+	conn, err := demo.Connect(stderr, "list-tokens", demo.Instant{})
 	if err != nil {
 		fmt.Fprintln(stderr, "list-tokens:", err)
 		return 1
 	}
-	defer stopDemo()
+	defer conn.Close()
 
-	opts := &prefactor.ListAPITokensOptions{AccountID: *account, Sort: parseSort(*sortBy), PageSize: *pageSize}
 	tokens := []*prefactor.APIToken{}
-	for tok, err := range client.APITokens.All(ctx, opts) {
+	for tok, err := range conn.Client.APITokens.All(ctx, opts) {
 		if err != nil {
 			fmt.Fprintln(stderr, "list-tokens:", demo.Describe(err))
+			if errors.Is(err, prefactor.ErrInvalidArgument) { // refused by the SDK, nothing sent
+				return 2
+			}
 			return 1
 		}
 		tokens = append(tokens, tok)
@@ -89,13 +98,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// parseSort reads "status" as ascending and "-status" as descending; ""
-// leaves the order to the server.
-func parseSort(s string) prefactor.Sort {
-	if field, ok := strings.CutPrefix(s, "-"); ok {
-		return prefactor.Sort{Field: prefactor.SortField(field), Direction: prefactor.SortDesc}
+// maxPageSize is the largest page the API serves.
+const maxPageSize = 100
+
+// listOptions checks the flags and turns them into list options.
+func listOptions(account, sortBy string, pageSize int) (*prefactor.ListAPITokensOptions, error) {
+	if pageSize < 0 || pageSize > maxPageSize {
+		return nil, fmt.Errorf("-page-size %d: want 1 to %d, or 0 for the server's default", pageSize, maxPageSize)
 	}
-	return prefactor.Sort{Field: prefactor.SortField(s)}
+	sort, err := parseSort(sortBy)
+	if err != nil {
+		return nil, err
+	}
+	return &prefactor.ListAPITokensOptions{AccountID: account, Sort: sort, PageSize: pageSize}, nil
+}
+
+// parseSort reads "status" as ascending and "-status" as descending; ""
+// leaves the order to the server. Which fields exist is the API's call;
+// parseSort only refuses a value without a field name.
+func parseSort(s string) (prefactor.Sort, error) {
+	if s == "" {
+		return prefactor.Sort{}, nil
+	}
+	field, desc := strings.CutPrefix(s, "-")
+	if field == "" || strings.HasPrefix(field, "-") || strings.TrimSpace(field) != field {
+		return prefactor.Sort{}, fmt.Errorf("-sort %q: want a field name, with a leading - for descending, as in -sort=-status", s)
+	}
+	if desc {
+		return prefactor.Sort{Field: prefactor.SortField(field), Direction: prefactor.SortDesc}, nil
+	}
+	return prefactor.Sort{Field: prefactor.SortField(field)}, nil
 }
 
 // printTable writes tokens as aligned columns. Times are UTC dates.
@@ -105,14 +137,12 @@ func printTable(w io.Writer, tokens []*prefactor.APIToken) error {
 	for _, t := range tokens {
 		lastUsed, env := "never", "-"
 		if t.LastUsedAt != nil {
-			lastUsed = date(*t.LastUsedAt)
+			lastUsed = demo.Date(*t.LastUsedAt)
 		}
 		if t.EnvironmentID != nil {
 			env = *t.EnvironmentID
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.TokenScope, t.Status, date(t.ExpiresAt), lastUsed, env)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.TokenScope, t.Status, demo.Date(t.ExpiresAt), lastUsed, env)
 	}
 	return tw.Flush()
 }
-
-func date(t time.Time) string { return t.UTC().Format(time.DateOnly) }

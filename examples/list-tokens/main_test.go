@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -26,6 +27,18 @@ func offline(t *testing.T) {
 	t.Setenv("PREFACTOR_API_URL", "")
 }
 
+// ownTokens are the sample tokens a list without -account shows offline:
+// those of the fake token's own account.
+func ownTokens() []prefactor.APIToken {
+	var out []prefactor.APIToken
+	for _, tok := range prefactortest.FakeTokens(42) {
+		if tok.AccountID == prefactortest.AccountID {
+			out = append(out, tok)
+		}
+	}
+	return out
+}
+
 // online points the program at srv as if it were the real API.
 func online(t *testing.T, srv *prefactortest.Server, token string) {
 	t.Setenv("PREFACTOR_API_TOKEN", token)
@@ -38,12 +51,18 @@ func TestOfflineTable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d; stderr %s", code, stderr)
 	}
-	if !strings.Contains(stderr, "offline") || !strings.Contains(stderr, "42 tokens") {
-		t.Errorf("stderr %q: want the offline notice and the count", stderr)
+	own := ownTokens()
+	if len(own) == 0 || len(own) == 42 {
+		t.Fatalf("%d of the 42 sample tokens in the token's own account; the test needs some outside it", len(own))
+	}
+	for _, want := range []string{"offline", "42 sample tokens in 3 accounts", fmt.Sprintf("you see the %d in the fake token's own account", len(own)), fmt.Sprintf("\n%d tokens\n", len(own))} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr %q lacks %q", stderr, want)
+		}
 	}
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
-	if len(lines) != 43 {
-		t.Fatalf("%d lines, want a header and 42 rows:\n%s", len(lines), stdout)
+	if len(lines) != len(own)+1 {
+		t.Fatalf("%d lines, want a header and %d rows:\n%s", len(lines), len(own), stdout)
 	}
 	header := strings.Fields(lines[0])
 	if want := []string{"ID", "SCOPE", "STATUS", "EXPIRES", "LAST", "USED", "ENVIRONMENT"}; !slices.Equal(header, want) {
@@ -58,7 +77,7 @@ func TestOfflineTable(t *testing.T) {
 			}
 		}
 	}
-	for i, tok := range prefactortest.FakeTokens(42) {
+	for i, tok := range own {
 		row := strings.Fields(lines[i+1])
 		lastUsed, env := "never", "-"
 		if tok.LastUsedAt != nil {
@@ -84,9 +103,40 @@ func TestOfflineJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("stdout is not a JSON array of tokens: %v\n%s", err, stdout)
 	}
-	want, _ := json.Marshal(prefactortest.FakeTokens(42))
+	want, _ := json.Marshal(ownTokens())
 	if gotJSON, _ := json.Marshal(got); !bytes.Equal(gotJSON, want) {
-		t.Errorf("JSON output differs from the 42 sample tokens")
+		t.Errorf("JSON output differs from the sample tokens of the token's own account")
+	}
+}
+
+// Offline, -account lists another account of the fake: it has no
+// permission model.
+func TestOfflineOtherAccount(t *testing.T) {
+	offline(t)
+	other := prefactortest.FakeTokens(42)[2].AccountID
+	var want []string
+	for _, tok := range prefactortest.FakeTokens(42) {
+		if tok.AccountID == other {
+			want = append(want, tok.ID)
+		}
+	}
+	if other == prefactortest.AccountID || len(want) == 0 {
+		t.Fatalf("sample token 2 is not in another account with tokens")
+	}
+	code, stdout, stderr := runCmd(t, "-account", other, "-json")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr %s", code, stderr)
+	}
+	var got []prefactor.APIToken
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	var gotIDs []string
+	for _, tok := range got {
+		gotIDs = append(gotIDs, tok.ID)
+	}
+	if !slices.Equal(gotIDs, want) {
+		t.Errorf("-account %s: %v, want %v", other, gotIDs, want)
 	}
 }
 
@@ -100,8 +150,8 @@ func TestSortDescending(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 42 {
-		t.Fatalf("%d tokens", len(got))
+	if len(got) != len(ownTokens()) {
+		t.Fatalf("%d tokens, want %d", len(got), len(ownTokens()))
 	}
 	if !slices.IsSortedFunc(got, func(a, b prefactor.APIToken) int { return strings.Compare(string(b.Status), string(a.Status)) }) {
 		t.Error("tokens are not in descending status order")
@@ -157,7 +207,6 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 	}{
 		{"unsupported sort field", prefactortest.Token, []string{"-sort=title"}, []string{"invalid_value", "sorting", "HTTP 400"}},
 		{"wrong token", "not-the-token", nil, []string{"bad_authtoken", "HTTP 401"}},
-		{"page size out of range", prefactortest.Token, []string{"-page-size=500"}, []string{"500", "out of range"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,12 +230,34 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 	}
 }
 
+// Bad flags exit 2 before anything is sent, offline fake or not.
 func TestUsageErrors(t *testing.T) {
-	offline(t)
-	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-page-size=x"}} {
-		if code, stdout, _ := runCmd(t, args...); code != 2 || stdout != "" {
-			t.Errorf("%q: exit %d, stdout %q; want 2 and nothing", args, code, stdout)
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+	online(t, srv, prefactortest.Token)
+	for _, tt := range []struct {
+		args []string
+		want string // in stderr
+	}{
+		{[]string{"-nope"}, "-nope"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"-page-size=x"}, "-page-size"},
+		{[]string{"-page-size=500"}, "-page-size 500: want 1 to 100"},
+		{[]string{"-page-size=-1"}, "-page-size -1: want 1 to 100"},
+		{[]string{"-sort=-"}, `-sort "-": want a field name`},
+		{[]string{"-sort=--id"}, `-sort "--id": want a field name`},
+		{[]string{"-sort= id"}, `-sort " id": want a field name`},
+	} {
+		code, stdout, stderr := runCmd(t, tt.args...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing and %q", tt.args, code, stdout, stderr, tt.want)
 		}
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("bad flags sent %d requests", n)
+	}
+	offline(t)
+	if code, _, stderr := runCmd(t, "-page-size=500"); code != 2 || strings.Contains(stderr, "offline") {
+		t.Errorf("-page-size=500 offline: exit %d, stderr %q; want 2 before the fake starts", code, stderr)
 	}
 	if code, _, stderr := runCmd(t, "-h"); code != 0 || !strings.Contains(stderr, "-page-size") {
 		t.Errorf("-h: exit %d, stderr %q", code, stderr)

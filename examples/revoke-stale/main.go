@@ -15,7 +15,9 @@
 //
 // With PREFACTOR_API_TOKEN set it acts on the real API (PREFACTOR_API_URL,
 // or the default); without it, on an offline fake with sample tokens, judged
-// as of the time those samples were made, so nothing real changes. Exit
+// as of the time those samples were made, so nothing real changes; of the
+// fake's three accounts it looks at its token's own unless -account names
+// another. Exit
 // status: 0 done (also when nothing is stale), 1 a failed API call, with the
 // API's error code and message, 2 bad flags. With -apply it stops at the
 // first revocation that fails; the tokens revoked before it stay revoked,
@@ -35,7 +37,6 @@ import (
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/examples/internal/demo"
-	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
 
 func main() {
@@ -66,8 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var at demo.Instant
 	fs.Var(&unused, "unused", "revoke tokens not used for this `span` or longer (e.g. 90d or 2160h)")
 	apply := fs.Bool("apply", false, "revoke the stale tokens (default: a dry run that only lists them)")
-	account := fs.String("account", "", "look at this account's tokens (default: the API's choice, the token's own account)")
-	fs.Var(&at, "at", "judge staleness as of this `time` (2006-01-02 or RFC 3339; default: now)")
+	account := fs.String("account", "", "look at this account's tokens (default: the API token's own account)")
+	fs.Var(&at, "at", "judge staleness as of this `time` (2006-01-02 or RFC 3339; default: now, or offline the samples' date)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -84,20 +85,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	client, offline, stopDemo, err := demo.Connect(stderr, "revoke-stale")
+	conn, err := demo.Connect(stderr, "revoke-stale", at)
 	if err != nil {
 		fmt.Fprintln(stderr, "revoke-stale:", err)
 		return exitAPI
 	}
-	defer stopDemo()
-	now := time.Now()
-	switch {
-	case !at.IsZero():
-		now = at.Time
-	case offline:
-		now = prefactortest.ReferenceTime()
-		fmt.Fprintf(stderr, "revoke-stale: judging the sample tokens as of %s, when they were made.\n", demo.Date(now))
-	}
+	defer conn.Close()
+	client, now := conn.Client, conn.Now
 
 	// List everything first, then act: the revocations do not disturb the
 	// pages still to come, and a failed listing revokes nothing.
@@ -117,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(found) == 0 {
-		fmt.Fprintf(stderr, "revoke-stale: none of the %d tokens has gone unused for %s.\n", total, unused.String())
+		fmt.Fprintf(stderr, "revoke-stale: none of the %d tokens has gone unused for %s as of %s.\n", total, unused.String(), demo.Date(now))
 		return exitOK
 	}
 
@@ -131,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "revoke-stale:", err)
 			return exitAPI
 		}
-		fmt.Fprintf(stderr, "revoke-stale: dry run: would revoke %d of %d tokens, unused for %s; run with -apply to revoke them.\n", len(found), total, unused.String())
+		fmt.Fprintf(stderr, "revoke-stale: dry run: would revoke %d of %d tokens, unused for %s as of %s; run with -apply to revoke them.\n", len(found), total, unused.String(), demo.Date(now))
 		return exitOK
 	}
 
@@ -151,6 +145,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "revoke-stale:", err)
 		return exitAPI
 	}
-	fmt.Fprintf(stderr, "revoke-stale: revoked %d of %d tokens, unused for %s.\n", revoked, total, unused.String())
+	fmt.Fprintf(stderr, "revoke-stale: revoked %d of %d tokens, unused for %s as of %s.\n", revoked, total, unused.String(), demo.Date(now))
 	return exitOK
 }

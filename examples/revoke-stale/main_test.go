@@ -35,7 +35,7 @@ var at = time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
 // staleTokens holds, in ID order, tokens on both sides of -unused=90d.
 func staleTokens() []prefactor.APIToken {
 	tok := func(id string, st prefactor.TokenStatus, age time.Duration, idle *time.Duration) prefactor.APIToken {
-		t := prefactor.APIToken{ID: id, Type: "api_token", AccountID: "acct", Status: st, TokenScope: prefactor.TokenScopeAccount,
+		t := prefactor.APIToken{ID: id, Type: "api_token", AccountID: prefactortest.AccountID, Status: st, TokenScope: prefactor.TokenScopeAccount,
 			InsertedAt: at.Add(-age), UpdatedAt: at.Add(-age), ExpiresAt: at.Add(300 * day)}
 		if idle != nil {
 			u := at.Add(-*idle)
@@ -109,7 +109,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	if !strings.Contains(stderr, "dry run: would revoke 12 of 27 tokens, unused for 90d; run with -apply") || strings.Contains(stderr, "offline") {
+	if !strings.Contains(stderr, "dry run: would revoke 12 of 27 tokens, unused for 90d as of 2026-06-01; run with -apply") || strings.Contains(stderr, "offline") {
 		t.Errorf("stderr %q", stderr)
 	}
 	for _, r := range srv.Requests() {
@@ -143,7 +143,7 @@ func TestApplyRevokesExactlyTheStale(t *testing.T) {
 	if !strings.HasPrefix(stdout, "REVOKED  WAS        UNUSED\n") || !strings.Contains(stdout, "c        suspended  never used") {
 		t.Errorf("stdout:\n%s", stdout)
 	}
-	if !strings.Contains(stderr, "revoked 12 of 27 tokens, unused for 90d.") {
+	if !strings.Contains(stderr, "revoked 12 of 27 tokens, unused for 90d as of 2026-06-01.") {
 		t.Errorf("stderr %q", stderr)
 	}
 
@@ -209,21 +209,29 @@ func TestUnusedSpan(t *testing.T) {
 func TestOffline(t *testing.T) {
 	t.Setenv("PREFACTOR_API_TOKEN", "")
 
-	// The same rule, computed here over the sample tokens.
-	ref := prefactortest.ReferenceTime()
-	var want []string
-	for _, tok := range prefactortest.FakeTokens(demo.OfflineTokens) {
-		last := tok.InsertedAt
-		if tok.LastUsedAt != nil {
-			last = *tok.LastUsedAt
+	// The same rule, computed here over the sample tokens of one account.
+	stale := func(account string) []string {
+		ref := prefactortest.ReferenceTime()
+		var ids []string
+		for _, tok := range prefactortest.FakeTokens(demo.OfflineTokens) {
+			if tok.AccountID != account {
+				continue
+			}
+			last := tok.InsertedAt
+			if tok.LastUsedAt != nil {
+				last = *tok.LastUsedAt
+			}
+			if tok.Status != prefactor.TokenStatusRevoked && !last.After(ref.Add(-90*day)) {
+				ids = append(ids, tok.ID)
+			}
 		}
-		if tok.Status != prefactor.TokenStatusRevoked && !last.After(ref.Add(-90*day)) {
-			want = append(want, tok.ID)
+		if len(ids) == 0 {
+			t.Fatalf("no stale sample tokens in %s: the test would prove nothing", account)
 		}
+		return ids
 	}
-	if len(want) == 0 {
-		t.Fatal("no stale sample tokens: the test would prove nothing")
-	}
+	// Without -account: the fake token's own account.
+	want := stale(prefactortest.AccountID)
 
 	for _, args := range [][]string{nil, {"-apply"}} {
 		code, stdout, stderr := runCmd(t, args...)
@@ -233,9 +241,22 @@ func TestOffline(t *testing.T) {
 		if got := firstColumn(t, stdout); !slices.Equal(got, want) {
 			t.Errorf("%q: listed %v,\nwant %v", args, got, want)
 		}
-		if !strings.Contains(stderr, "offline") || !strings.Contains(stderr, "as of 2026-03-02") {
+		if !strings.Contains(stderr, "offline") || !strings.Contains(stderr, "90d as of 2026-03-02") {
 			t.Errorf("%q: stderr %q: want the offline notice and the time judged at", args, stderr)
 		}
+	}
+
+	// Another account of the fake is there for the asking.
+	other := prefactortest.FakeTokens(demo.OfflineTokens)[2].AccountID
+	if other == prefactortest.AccountID {
+		t.Fatal("sample token 2 is in the token's own account")
+	}
+	code, stdout, stderr := runCmd(t, "-account", other)
+	if code != 0 {
+		t.Fatalf("-account %s: exit %d; stderr %s", other, code, stderr)
+	}
+	if got, want := firstColumn(t, stdout), stale(other); !slices.Equal(got, want) {
+		t.Errorf("-account %s: listed %v,\nwant %v", other, got, want)
 	}
 }
 

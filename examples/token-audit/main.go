@@ -12,9 +12,10 @@
 //
 // With PREFACTOR_API_TOKEN set it asks the real API (PREFACTOR_API_URL, or
 // the default); without it, an offline fake with sample tokens, audited as
-// of the time those samples were made. Exit status: 0 nothing found, 1
-// tokens found, 2 bad flags or a failed API call (with the API's error code
-// and message).
+// of the time those samples were made; of the fake's three accounts it
+// audits its token's own unless -account names another. Exit status: 0
+// nothing found, 1 tokens found, 2 bad flags or a failed API call (with the
+// API's error code and message).
 package main
 
 import (
@@ -31,7 +32,6 @@ import (
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/examples/internal/demo"
-	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
 
 func main() {
@@ -56,8 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var at demo.Instant
 	fs.Var(&expiring, "expiring", "report tokens that expire within this `span` (e.g. 30d or 72h; 0: off)")
 	fs.Var(&unused, "unused", "report tokens not used for this `span` (e.g. 90d; 0: off)")
-	fs.Var(&at, "at", "audit as of this `time` (2006-01-02 or RFC 3339; default: now)")
-	account := fs.String("account", "", "audit this account's tokens (default: the API's choice, the token's own account)")
+	fs.Var(&at, "at", "audit as of this `time` (2006-01-02 or RFC 3339; default: now, or offline the samples' date)")
+	account := fs.String("account", "", "audit this account's tokens (default: the API token's own account)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitClean
@@ -70,25 +70,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 
-	client, offline, stopDemo, err := demo.Connect(stderr, "token-audit")
+	conn, err := demo.Connect(stderr, "token-audit", at)
 	if err != nil {
 		fmt.Fprintln(stderr, "token-audit:", err)
 		return exitError
 	}
-	defer stopDemo()
-	now := time.Now()
-	switch {
-	case !at.IsZero():
-		now = at.Time
-	case offline:
-		now = prefactortest.ReferenceTime()
-		fmt.Fprintf(stderr, "token-audit: auditing the sample tokens as of %s, when they were made.\n", now.Format(time.DateOnly))
-	}
+	defer conn.Close()
 
-	a := audit{now: now, expiring: time.Duration(expiring), unused: time.Duration(unused)}
+	a := audit{now: conn.Now, expiring: time.Duration(expiring), unused: time.Duration(unused)}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	found, total := 0, 0
-	for tok, err := range client.APITokens.All(ctx, &prefactor.ListAPITokensOptions{AccountID: *account}) {
+	for tok, err := range conn.Client.APITokens.All(ctx, &prefactor.ListAPITokensOptions{AccountID: *account}) {
 		if err != nil {
 			fmt.Fprintln(stderr, "token-audit:", demo.Describe(err))
 			return exitError
@@ -109,10 +101,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	if found > 0 {
-		fmt.Fprintf(stderr, "token-audit: %d of %d tokens need attention.\n", found, total)
+		fmt.Fprintf(stderr, "token-audit: %d of %d tokens need attention as of %s.\n", found, total, demo.Date(a.now))
 		return exitFindings
 	}
-	fmt.Fprintf(stderr, "token-audit: all %d tokens are fine.\n", total)
+	fmt.Fprintf(stderr, "token-audit: all %d tokens are fine as of %s.\n", total, demo.Date(a.now))
 	return exitClean
 }
 

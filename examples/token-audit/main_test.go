@@ -30,7 +30,7 @@ var at = time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)
 
 func auditTokens() []prefactor.APIToken {
 	tok := func(id string, st prefactor.TokenStatus, inserted, expires time.Duration, used *time.Duration) prefactor.APIToken {
-		t := prefactor.APIToken{ID: id, Type: "api_token", AccountID: "acct", Status: st, TokenScope: prefactor.TokenScopeAccount,
+		t := prefactor.APIToken{ID: id, Type: "api_token", AccountID: prefactortest.AccountID, Status: st, TokenScope: prefactor.TokenScopeAccount,
 			InsertedAt: at.Add(inserted), UpdatedAt: at.Add(inserted), ExpiresAt: at.Add(expires)}
 		if used != nil {
 			u := at.Add(*used)
@@ -69,7 +69,7 @@ h   active     expires 2026-07-01 (in 30 days); last used 2026-03-03 (90 days ag
 	if stdout != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
 	}
-	if !strings.Contains(stderr, "5 of 8 tokens need attention") || strings.Contains(stderr, "offline") {
+	if !strings.Contains(stderr, "5 of 8 tokens need attention as of 2026-06-01.") || strings.Contains(stderr, "offline") {
 		t.Errorf("stderr %q", stderr)
 	}
 }
@@ -117,15 +117,16 @@ func TestAuditOffline(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stderr %s", code, stderr)
 	}
-	if !strings.Contains(stderr, "offline") || !strings.Contains(stderr, "as of 2026-03-02") {
+	if !strings.Contains(stderr, "offline") || !strings.Contains(stderr, "need attention as of 2026-03-02") {
 		t.Errorf("stderr %q: want the offline notice and the audit time", stderr)
 	}
 
-	// The same rules, computed here over the sample tokens.
+	// The same rules, computed here over the sample tokens of the fake
+	// token's own account, which a list without -account shows.
 	ref := prefactortest.ReferenceTime()
 	var want []string
 	for _, tok := range prefactortest.FakeTokens(42) {
-		if tok.Status == prefactor.TokenStatusRevoked {
+		if tok.Status == prefactor.TokenStatusRevoked || tok.AccountID != prefactortest.AccountID {
 			continue
 		}
 		last := tok.InsertedAt

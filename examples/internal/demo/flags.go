@@ -65,6 +65,14 @@ func (i *Instant) String() string {
 	return i.Format(time.RFC3339)
 }
 
+// Or returns i's time, or def when i is unset.
+func (i Instant) Or(def time.Time) time.Time {
+	if i.IsZero() {
+		return def
+	}
+	return i.Time
+}
+
 // Set parses v.
 func (i *Instant) Set(v string) error {
 	for _, layout := range []string{time.RFC3339, time.DateOnly} {

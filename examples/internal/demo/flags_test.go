@@ -49,6 +49,14 @@ func TestInstantFlag(t *testing.T) {
 	if unset.String() != "" {
 		t.Errorf("unset Instant prints %q", unset.String())
 	}
+	def := time.Date(2026, time.March, 2, 0, 0, 0, 0, time.UTC)
+	if got := unset.Or(def); !got.Equal(def) {
+		t.Errorf("unset Or = %v, want the default", got)
+	}
+	set := Instant{time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)}
+	if got := set.Or(def); !got.Equal(set.Time) {
+		t.Errorf("set Or = %v, want its own time", got)
+	}
 }
 
 func TestUnused(t *testing.T) {

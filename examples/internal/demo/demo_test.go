@@ -1,0 +1,79 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+	"github.com/prefactor-sdk/prefactor-go/prefactortest"
+)
+
+func TestConnectOffline(t *testing.T) {
+	t.Setenv("PREFACTOR_API_TOKEN", "")
+	var stderr bytes.Buffer
+	c, err := Connect(&stderr, "demo-test", Instant{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !c.Now.Equal(prefactortest.ReferenceTime()) {
+		t.Errorf("Now %v, want the samples' reference time", c.Now)
+	}
+	page, err := c.Client.APITokens.List(context.Background(), &prefactor.ListAPITokensOptions{PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := 0
+	for _, tok := range prefactortest.FakeTokens(OfflineTokens) {
+		if tok.AccountID == prefactortest.AccountID {
+			own++
+		}
+	}
+	if len(page.Items) != own {
+		t.Errorf("listed %d tokens, want the %d of the fake token's account", len(page.Items), own)
+	}
+	for _, want := range []string{"demo-test: PREFACTOR_API_TOKEN is not set", "42 sample tokens in 3 accounts, as of 2026-03-02", "demo-test: without -account you see the 26 in the fake token's own account"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr %q lacks %q", stderr.String(), want)
+		}
+	}
+
+	at := Instant{time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)}
+	c2, err := Connect(&bytes.Buffer{}, "demo-test", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.Close()
+	c2.Close() // harmless
+	if !c2.Now.Equal(at.Time) {
+		t.Errorf("Now %v with -at %v", c2.Now, at.Time)
+	}
+}
+
+func TestConnectOnline(t *testing.T) {
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(2)...)
+	t.Setenv("PREFACTOR_API_TOKEN", prefactortest.Token)
+	t.Setenv("PREFACTOR_API_URL", srv.URL())
+	var stderr bytes.Buffer
+	before := time.Now()
+	c, err := Connect(&stderr, "demo-test", Instant{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Now.Before(before) || c.Now.After(time.Now()) {
+		t.Errorf("Now %v, want the time of the call", c.Now)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr %q, want nothing online", stderr.String())
+	}
+	if _, err := c.Client.APITokens.List(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if ua := srv.Requests()[0].Header.Get("User-Agent"); !strings.HasSuffix(ua, " prefactor-go-example/demo-test") {
+		t.Errorf("User-Agent %q", ua)
+	}
+}
