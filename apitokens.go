@@ -73,10 +73,20 @@ func (o *ListAPITokensOptions) validate() error {
 		return fmt.Errorf("page size %d out of range: want 1..%d, or 0 for the server's default", o.PageSize, maxPageSize)
 	case o.Offset < 0:
 		return fmt.Errorf("offset %d is negative", o.Offset)
-	case utf8.RuneCountInString(o.IdempotencyKey) > maxIdempotencyKeyLen:
-		return fmt.Errorf("idempotency key is %d characters long; the limit is %d", utf8.RuneCountInString(o.IdempotencyKey), maxIdempotencyKeyLen)
+	}
+	if err := checkKeyLength(o.IdempotencyKey); err != nil {
+		return err
 	}
 	return o.Sort.validate()
+}
+
+// checkKeyLength reports an idempotency key over the API's limit of 64
+// characters (not bytes).
+func checkKeyLength(key string) error {
+	if n := utf8.RuneCountInString(key); n > maxIdempotencyKeyLen {
+		return fmt.Errorf("idempotency key is %d characters long; the limit is %d", n, maxIdempotencyKeyLen)
+	}
+	return nil
 }
 
 // listAPITokensResponse is the body of a successful list call.

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 )
 
 // RequestOption adjusts one call of a method that changes something on the
@@ -47,11 +46,11 @@ func newRequestConfig(opts []RequestOption) (requestConfig, error) {
 		c.idempotencyKey = newIdempotencyKey()
 		return c, nil
 	}
-	switch n := utf8.RuneCountInString(c.idempotencyKey); {
-	case n == 0:
+	if c.idempotencyKey == "" {
 		return c, errors.New("WithIdempotencyKey: empty key; omit the option to have one generated")
-	case n > maxIdempotencyKeyLen:
-		return c, fmt.Errorf("WithIdempotencyKey: key is %d characters long; the limit is %d", n, maxIdempotencyKeyLen)
+	}
+	if err := checkKeyLength(c.idempotencyKey); err != nil {
+		return c, fmt.Errorf("WithIdempotencyKey: %w", err)
 	}
 	return c, nil
 }
