@@ -180,6 +180,17 @@ func hijack(t *testing.T, w http.ResponseWriter) (net.Conn, *bufio.ReadWriter) {
 	return conn, rw
 }
 
+// sendHalfPage takes the raw connection, sends the headers of a 200 with a
+// two-token page and the first half of its body, and returns the connection
+// for the caller to break.
+func sendHalfPage(t *testing.T, w http.ResponseWriter) net.Conn {
+	conn, rw := hijack(t, w)
+	body := listJSON(0, nil, "tok_a", "tok_b")
+	fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:len(body)/2])
+	_ = rw.Flush()
+	return conn
+}
+
 // reset closes conn with an RST instead of a FIN.
 func reset(conn net.Conn) {
 	if tc, ok := conn.(*net.TCPConn); ok {
@@ -531,10 +542,7 @@ func faultRows() []faultRow {
 			hook: true,
 			serve: func(e *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
 				if n == 1 {
-					conn, rw := hijack(e.t, w)
-					body := listJSON(0, nil, "tok_a", "tok_b")
-					fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:len(body)/2])
-					_ = rw.Flush()
+					conn := sendHalfPage(e.t, w)
 					e.waitHeaders()
 					reset(conn)
 					return
@@ -551,10 +559,7 @@ func faultRows() []faultRow {
 			name: "connection reset mid-body, every time",
 			hook: true,
 			serve: func(e *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
-				conn, rw := hijack(e.t, w)
-				body := listJSON(0, nil, "tok_a", "tok_b")
-				fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:len(body)/2])
-				_ = rw.Flush()
+				conn := sendHalfPage(e.t, w)
 				e.waitHeaders()
 				reset(conn)
 			},
@@ -570,10 +575,7 @@ func faultRows() []faultRow {
 		{
 			name: "connection closed mid-body (short Content-Length), every time",
 			serve: func(e *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
-				conn, rw := hijack(e.t, w)
-				body := listJSON(0, nil, "tok_a", "tok_b")
-				fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:len(body)/2])
-				_ = rw.Flush()
+				conn := sendHalfPage(e.t, w)
 				_ = conn.Close()
 			},
 			attempts:   3,
