@@ -129,22 +129,31 @@ type wireError struct {
 	Errors  map[string][]string `json:"errors"`
 }
 
-// decodeList decodes a 200 list answer and checks its envelope.
-func decodeList(t *testing.T, a answer) wireList {
+// decodeAnswer checks a's status and JSON content type, decodes its body
+// into v and returns every top-level key of the body.
+func decodeAnswer(t *testing.T, a answer, status int, v any) map[string]json.RawMessage {
 	t.Helper()
-	if a.status != http.StatusOK {
-		t.Fatalf("status %d, want 200; body %s", a.status, a.body)
+	if a.status != status {
+		t.Fatalf("status %d, want %d; body %s", a.status, status, a.body)
 	}
 	if ct := a.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	var l wireList
-	if err := json.Unmarshal(a.body, &l); err != nil {
+	if err := json.Unmarshal(a.body, v); err != nil {
 		t.Fatalf("decoding %s: %v", a.body, err)
 	}
-	if err := json.Unmarshal(a.body, &l.all); err != nil {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(a.body, &all); err != nil {
 		t.Fatal(err)
 	}
+	return all
+}
+
+// decodeList decodes a 200 list answer and checks its envelope.
+func decodeList(t *testing.T, a answer) wireList {
+	t.Helper()
+	var l wireList
+	l.all = decodeAnswer(t, a, http.StatusOK, &l)
 	for _, k := range []string{"status", "summaries", "pagination", "sorting"} {
 		if _, ok := l.all[k]; !ok {
 			t.Errorf("body has no %q: %s", k, a.body)

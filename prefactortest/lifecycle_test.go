@@ -66,19 +66,8 @@ type wireToken struct {
 // decodeToken decodes a success answer with the given status.
 func decodeToken(t *testing.T, a answer, status int) wireToken {
 	t.Helper()
-	if a.status != status {
-		t.Fatalf("status %d, want %d; body %s", a.status, status, a.body)
-	}
-	if ct := a.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
-		t.Errorf("Content-Type %q", ct)
-	}
 	var w wireToken
-	if err := json.Unmarshal(a.body, &w); err != nil {
-		t.Fatalf("decoding %s: %v", a.body, err)
-	}
-	if err := json.Unmarshal(a.body, &w.all); err != nil {
-		t.Fatal(err)
-	}
+	w.all = decodeAnswer(t, a, status, &w)
 	if w.Status != "success" {
 		t.Errorf("status %q, want success", w.Status)
 	}
