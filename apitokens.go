@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/google/go-querystring/query"
@@ -74,15 +75,20 @@ func (o *ListAPITokensOptions) validate() error {
 	case o.Offset < 0:
 		return fmt.Errorf("offset %d is negative", o.Offset)
 	}
-	if err := checkKeyLength(o.IdempotencyKey); err != nil {
+	if err := checkKey(o.IdempotencyKey); err != nil {
 		return err
 	}
 	return o.Sort.validate()
 }
 
-// checkKeyLength reports an idempotency key over the API's limit of 64
-// characters (not bytes).
-func checkKeyLength(key string) error {
+// checkKey reports an idempotency key the API could not take as sent: over
+// its limit of 64 characters (not bytes), or not valid UTF-8, which JSON
+// would rewrite (each bad byte becomes U+FFFD), so that two different keys
+// would reach the server as one.
+func checkKey(key string) error {
+	if !utf8.ValidString(key) {
+		return errors.New("idempotency key is not valid UTF-8")
+	}
 	if n := utf8.RuneCountInString(key); n > maxIdempotencyKeyLen {
 		return fmt.Errorf("idempotency key is %d characters long; the limit is %d", n, maxIdempotencyKeyLen)
 	}
@@ -91,15 +97,15 @@ func checkKeyLength(key string) error {
 
 // listAPITokensResponse is the body of a successful list call.
 type listAPITokensResponse struct {
-	Status     string       `json:"status"`
-	Summaries  *[]*APIToken `json:"summaries"`
-	Pagination *Pagination  `json:"pagination"`
-	Sorting    *Sorting     `json:"sorting"`
+	Status     string      `json:"status"`
+	Summaries  *tokenList  `json:"summaries"`
+	Pagination *Pagination `json:"pagination"`
+	Sorting    *Sorting    `json:"sorting"`
 }
 
 func (r *listAPITokensResponse) check() error {
-	if r.Status != "success" {
-		return fmt.Errorf("status %q, want \"success\"", r.Status)
+	if err := checkStatus(r.Status); err != nil {
+		return err
 	}
 	if r.Summaries == nil {
 		return errors.New("no summaries in the response")
@@ -131,24 +137,25 @@ func (s *APITokensService) List(ctx context.Context, opts *ListAPITokensOptions)
 	if err := o.validate(); err != nil {
 		return nil, invalidArgument(opListAPITokens, err)
 	}
-	return s.list(ctx, &o)
+	return s.list(ctx, &o, nil)
 }
 
 // list sends a list request with query q: validated options, or their
-// url.Values.
-func (s *APITokensService) list(ctx context.Context, q any) (*Page[*APIToken], error) {
+// url.Values. throttled, when not nil, counts the 429s it receives.
+func (s *APITokensService) list(ctx context.Context, q any, throttled *atomic.Int64) (*Page[*APIToken], error) {
 	var resp listAPITokensResponse
 	err := s.client.do(ctx, &apiRequest{
 		op:         opListAPITokens,
 		method:     http.MethodGet,
-		path:       "api/v1/api_token",
+		path:       apiTokensPath,
 		query:      q,
 		idempotent: true,
+		throttled:  throttled,
 	}, &resp)
 	if err != nil {
 		return nil, err
 	}
-	return &Page[*APIToken]{Items: *resp.Summaries, Pagination: resp.Pagination, Sorting: resp.Sorting}, nil
+	return &Page[*APIToken]{Items: []*APIToken(*resp.Summaries), Pagination: resp.Pagination, Sorting: resp.Sorting}, nil
 }
 
 // All returns every API token, page after page, for use in a for-range loop:
@@ -193,17 +200,17 @@ func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, 
 			yield(nil, invalidArgument(opListAPITokens, err))
 			return
 		}
-		pages := allPages(ctx, opListAPITokens, o.Offset, cfg, func(ctx context.Context, offset int, first bool) (*Page[*APIToken], error) {
+		pages := allPages(ctx, opListAPITokens, o.Offset, cfg, func(ctx context.Context, offset int, first bool, throttled *atomic.Int64) (*Page[*APIToken], error) {
 			if first {
 				page := o
 				page.Offset = offset
-				return s.list(ctx, &page)
+				return s.list(ctx, &page, throttled)
 			}
 			q := maps.Clone(base)
 			if offset != 0 {
 				q.Set(offsetParam, strconv.Itoa(offset))
 			}
-			return s.list(ctx, q)
+			return s.list(ctx, q, throttled)
 		})
 		pages(yield)
 	}

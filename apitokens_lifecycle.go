@@ -112,8 +112,8 @@ type apiTokenResponse struct {
 }
 
 func (r *apiTokenResponse) check() error {
-	if r.Status != "success" {
-		return fmt.Errorf("status %q, want \"success\"", r.Status)
+	if err := checkStatus(r.Status); err != nil {
+		return err
 	}
 	if r.Details == nil {
 		return errors.New("no details in the response")

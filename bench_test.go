@@ -469,7 +469,7 @@ func BenchmarkDecodePage(b *testing.B) {
 		for b.Loop() {
 			rd.Reset(body)
 			var out listAPITokensResponse
-			if err := c.handleResponse(resp, &out, &callState{}); err != nil || len(*out.Summaries) != benchPageSize {
+			if err := (&call{c: c, out: &out}).read(resp); err != nil || len(*out.Summaries) != benchPageSize {
 				b.Fatal(err)
 			}
 		}

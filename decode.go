@@ -2,6 +2,8 @@ package prefactor
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -29,6 +31,44 @@ import (
 // and Sorting when the package loads, so a field added to those types is
 // decoded here too (or, for a type the fast path does not know, sends every
 // body that has the field to encoding/json).
+
+// maxPageItems bounds the items of one page. The API sends at most 100; a
+// page of a million empty objects would otherwise cost hundreds of bytes of
+// memory for each three bytes received.
+const maxPageItems = 1000
+
+// tokenList is the summaries array of a list body. Decoding it stops at
+// maxPageItems, so what a page can cost is bounded by the bytes received
+// and by that cap, whichever path decodes it.
+type tokenList []*APIToken
+
+// UnmarshalJSON decodes the array one element at a time and refuses more
+// than maxPageItems with an error matching ErrResponseTooLarge.
+func (l *tokenList) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*l = nil
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil {
+		return err
+	} else if t != json.Delim('[') {
+		return &json.UnmarshalTypeError{Value: "non-array", Type: reflect.TypeFor[tokenList]()}
+	}
+	items := make(tokenList, 0, min(maxPageItems, 128))
+	for dec.More() {
+		if len(items) == maxPageItems {
+			return fmt.Errorf("%w: a page holds more than %d items", ErrResponseTooLarge, maxPageItems)
+		}
+		var tok *APIToken
+		if err := dec.Decode(&tok); err != nil {
+			return err
+		}
+		items = append(items, tok)
+	}
+	*l = items
+	return nil
+}
 
 // fastDecoder is an envelope that can decode a whole 2xx body itself.
 // decodeFast reports false, leaving the receiver untouched, when the body is
@@ -499,7 +539,8 @@ func (d *tokenDecoder) envelope(out *listAPITokensResponse) bool {
 			if !ok {
 				return false
 			}
-			out.Summaries = &items
+			list := tokenList(items)
+			out.Summaries = &list
 		case envPagination:
 			if !s.literal("null") {
 				p := new(Pagination)
@@ -569,8 +610,8 @@ func (d *tokenDecoder) summaries() ([]*APIToken, bool) {
 	if !s.consume(']') {
 		for {
 			d.tokens = append(d.tokens, APIToken{})
-			if len(d.tokens) > 1<<20 {
-				return nil, false
+			if len(d.tokens) > maxPageItems {
+				return nil, false // tokenList.UnmarshalJSON reports it
 			}
 			i := len(d.tokens) - 1
 			if !d.object(reflect.ValueOf(&d.tokens[i]).Elem(), tokenTable, i) {

@@ -116,7 +116,7 @@ func TestDecodeFastCoversEveryField(t *testing.T) {
 	fill(t, reflect.ValueOf(&pag).Elem(), "pag")
 	var srt Sorting
 	fill(t, reflect.ValueOf(&srt).Elem(), "srt")
-	items := []*APIToken{&tok, &tok}
+	items := tokenList{&tok, &tok}
 	body, err := json.Marshal(listAPITokensResponse{Status: "success", Summaries: &items, Pagination: &pag, Sorting: &srt})
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +200,7 @@ func TestDecodeFastAllocatesPerPage(t *testing.T) {
 	allocs := testing.AllocsPerRun(50, func() {
 		rd.Reset(body)
 		var out listAPITokensResponse
-		if err := c.handleResponse(resp, &out, &callState{}); err != nil || len(*out.Summaries) != benchPageSize {
+		if err := (&call{c: c, out: &out}).read(resp); err != nil || len(*out.Summaries) != benchPageSize {
 			t.Fatal(err)
 		}
 	})

@@ -4,86 +4,9 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 )
-
-// SortField names the field a list is sorted by. Which fields a list accepts
-// depends on the list; the server answers an unsupported one with
-// CodeInvalidValue.
-type SortField string
-
-// Sort fields the API documents.
-const (
-	SortByID                 SortField = "id"
-	SortByLastSeen           SortField = "last_seen"
-	SortByStatus             SortField = "status"
-	SortByTitle              SortField = "title"
-	SortByTimestamp          SortField = "timestamp"
-	SortByStartedAt          SortField = "started_at"
-	SortByFinishedAt         SortField = "finished_at"
-	SortByEmail              SortField = "email"
-	SortByName               SortField = "name"
-	SortByExternalIdentifier SortField = "external_identifier"
-)
-
-// SortDirection is ascending or descending.
-type SortDirection string
-
-// Sort directions.
-const (
-	SortAsc  SortDirection = "asc"
-	SortDesc SortDirection = "desc"
-)
-
-// Sort asks the server to order a list. The zero Sort leaves the order to the
-// server. On the wire it is the query parameter sorting: "status" ascending,
-// "-status" descending.
-type Sort struct {
-	// Field to sort by; "" sends no sorting parameter.
-	Field SortField
-	// Direction is SortAsc or SortDesc; "" means SortAsc.
-	Direction SortDirection
-}
-
-// IsZero reports whether s asks for no sorting.
-func (s Sort) IsZero() bool { return s.Field == "" }
-
-// validate reports a Sort the server could not read.
-func (s Sort) validate() error {
-	if s.Field == "" {
-		if s.Direction != "" {
-			return fmt.Errorf("sort direction %q given without a field", s.Direction)
-		}
-		return nil
-	}
-	if strings.HasPrefix(string(s.Field), "-") || strings.TrimSpace(string(s.Field)) != string(s.Field) {
-		return fmt.Errorf("sort field %q: give the bare field name and set Direction", s.Field)
-	}
-	switch s.Direction {
-	case "", SortAsc, SortDesc:
-		return nil
-	}
-	return fmt.Errorf("sort direction %q: want %q or %q", s.Direction, SortAsc, SortDesc)
-}
-
-// EncodeValues adds the sorting parameter to v; go-querystring calls it.
-func (s Sort) EncodeValues(key string, v *url.Values) error {
-	if err := s.validate(); err != nil {
-		return err
-	}
-	if s.Field == "" {
-		return nil
-	}
-	if s.Direction == SortDesc {
-		v.Set(key, "-"+string(s.Field))
-	} else {
-		v.Set(key, string(s.Field))
-	}
-	return nil
-}
 
 // Page is one page of a list.
 type Page[T any] struct {
@@ -185,8 +108,9 @@ func newIterConfig(opts []IterOption) iterConfig {
 }
 
 // fetchPage fetches the page that starts at offset. first is true for the
-// first request of a walk.
-type fetchPage[T any] func(ctx context.Context, offset int, first bool) (*Page[T], error)
+// first request of a walk; throttled, when not nil, counts the 429 answers
+// the request receives.
+type fetchPage[T any] func(ctx context.Context, offset int, first bool, throttled *atomic.Int64) (*Page[T], error)
 
 // allPages walks a list from offset start, following the server's
 // next_page_offset exactly, and yields every item in server order. It stops
@@ -197,17 +121,18 @@ type fetchPage[T any] func(ctx context.Context, offset int, first bool) (*Page[T
 // are fetched ahead in parallel; see Concurrency.
 func allPages[T any](ctx context.Context, op string, start int, cfg iterConfig, fetch fetchPage[T]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
+		var pr progress
 		if cfg.concurrency <= 1 {
-			walkPages(ctx, op, start, true, fetch, yield)
+			walkPages(ctx, op, start, true, &pr, fetch, yield)
 			return
 		}
 		var zero T
-		page, err := fetch(ctx, start, true)
+		page, err := fetch(ctx, start, true, nil)
 		if err != nil {
 			yield(zero, err)
 			return
 		}
-		next, more, err := nextOffset(op, page, start)
+		next, more, err := advance(&pr, op, page, start)
 		switch plan, ok := planPages(page); {
 		case err != nil:
 			if yieldItems(page, yield) {
@@ -218,7 +143,7 @@ func allPages[T any](ctx context.Context, op string, start int, cfg iterConfig, 
 			yieldItems(page, yield)
 			return
 		case ok && plan.next(page.Pagination.PageOffset) == next:
-			if next, more = fetchAhead(ctx, op, plan, page, next, cfg.concurrency, fetch, yield); !more {
+			if next, more = fetchAhead(ctx, op, plan, page, next, cfg.concurrency, &pr, fetch, yield); !more {
 				return
 			}
 		default:
@@ -226,16 +151,16 @@ func allPages[T any](ctx context.Context, op string, start int, cfg iterConfig, 
 				return
 			}
 		}
-		walkPages(ctx, op, next, false, fetch, yield)
+		walkPages(ctx, op, next, false, &pr, fetch, yield)
 	}
 }
 
 // walkPages fetches one page after another from offset, following
 // next_page_offset. first marks offset as the walk's first request.
-func walkPages[T any](ctx context.Context, op string, offset int, first bool, fetch fetchPage[T], yield func(T, error) bool) {
+func walkPages[T any](ctx context.Context, op string, offset int, first bool, pr *progress, fetch fetchPage[T], yield func(T, error) bool) {
 	var zero T
 	for {
-		page, err := fetch(ctx, offset, first)
+		page, err := fetch(ctx, offset, first, nil)
 		if err != nil {
 			yield(zero, err)
 			return
@@ -243,7 +168,7 @@ func walkPages[T any](ctx context.Context, op string, offset int, first bool, fe
 		if !yieldItems(page, yield) {
 			return
 		}
-		next, more, err := nextOffset(op, page, offset)
+		next, more, err := advance(pr, op, page, offset)
 		if err != nil {
 			yield(zero, err)
 			return
@@ -266,16 +191,33 @@ func yieldItems[T any](page *Page[T], yield func(T, error) bool) bool {
 	return true
 }
 
-// nextOffset returns the server's next_page_offset for the page fetched at
-// offset, false on the last page, or ErrPaginationStalled when it does not
-// move forward.
-func nextOffset[T any](op string, page *Page[T], offset int) (int, bool, error) {
+// maxEmptyRun is how many empty pages in a row may name a next page
+// before a walk stops with ErrPaginationStalled: a list that only seems to
+// go on would otherwise be followed without end, and with nothing yielded
+// the caller's loop never gets the chance to break.
+const maxEmptyRun = 3
+
+// progress is what a walk remembers to tell that it moves forward.
+type progress struct {
+	emptyRun int // empty pages in a row that named a next page
+}
+
+// advance returns the server's next_page_offset for the page fetched at
+// offset, false on the last page, or ErrPaginationStalled when the walk is
+// not moving forward: the next offset is not past offset, or maxEmptyRun
+// empty pages in a row still name a next page.
+func advance[T any](pr *progress, op string, page *Page[T], offset int) (int, bool, error) {
 	next, ok := page.NextOffset()
 	if !ok {
 		return 0, false, nil
 	}
 	if next <= offset {
 		return 0, false, fmt.Errorf("prefactor: %s: %w: next_page_offset %d does not move past offset %d", op, ErrPaginationStalled, next, offset)
+	}
+	if len(page.Items) > 0 {
+		pr.emptyRun = 0
+	} else if pr.emptyRun++; pr.emptyRun >= maxEmptyRun {
+		return 0, false, fmt.Errorf("prefactor: %s: %w: %d empty pages in a row, up to offset %d, still name a next page", op, ErrPaginationStalled, pr.emptyRun, offset)
 	}
 	return next, true, nil
 }
@@ -287,10 +229,11 @@ type pagePlan struct {
 }
 
 // planPages reads the layout from the first page; ok is false when its
-// pagination is missing or does not describe one.
+// pagination is missing or does not describe one, or the page is empty
+// (which no list with more to come starts with).
 func planPages[T any](page *Page[T]) (pagePlan, bool) {
 	p := page.Pagination
-	if p == nil || p.PageSize <= 0 || p.PageOffset < 0 || p.ItemCount <= p.PageOffset {
+	if p == nil || len(page.Items) == 0 || p.PageSize <= 0 || p.PageOffset < 0 || p.ItemCount <= p.PageOffset {
 		return pagePlan{}, false
 	}
 	return pagePlan{size: p.PageSize, count: p.ItemCount}, true
@@ -316,19 +259,6 @@ func (p pagePlan) expectNext(page interface{ NextOffset() (int, bool) }, offset 
 	return ok && got == want
 }
 
-// throttle counts the 429 answers the requests of a parallel walk receive;
-// the retry hook finds it in the request's context.
-type throttle struct{ n atomic.Int64 }
-
-type throttleKey struct{}
-
-// noteThrottled records a 429 answer to a request made with ctx.
-func noteThrottled(ctx context.Context) {
-	if t, ok := ctx.Value(throttleKey{}).(*throttle); ok {
-		t.n.Add(1)
-	}
-}
-
 // fetchAhead fetches the pages of plan from offset on and yields their
 // items in order, after those of first, the page before them; it starts the
 // requests before yielding first, so the consumer's work overlaps them. At
@@ -338,10 +268,11 @@ func noteThrottled(ctx context.Context) {
 // hold back requests for the pages after it.
 //
 // It returns the offset to continue from one page at a time and true when a
-// page's next_page_offset disagreed with the plan; false when the walk is
+// page's next_page_offset disagreed with the plan or the page was empty;
+// false when the walk is
 // over (last page, consumer stopped, or an error, which it has yielded).
 // Before returning it cancels the requests in flight and waits for them.
-func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Page[T], offset, n int, fetch fetchPage[T], yield func(T, error) bool) (int, bool) {
+func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Page[T], offset, n int, pr *progress, fetch fetchPage[T], yield func(T, error) bool) (int, bool) {
 	var zero T
 	type result struct {
 		seq    int // position in the walk: 0 for the page at the first offset
@@ -355,8 +286,8 @@ func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Pag
 	results := make(chan result, n)
 	ready := make([]*result, window) // finished, not yet yielded; by seq % window
 
-	thr := new(throttle)
-	ctx, cancel := context.WithCancel(context.WithValue(ctx, throttleKey{}, thr))
+	thr := new(atomic.Int64) // 429s the walk's requests received
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait() // runs after cancel
 	defer cancel()
@@ -375,7 +306,7 @@ func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Pag
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.page, r.err = fetch(ctx, r.offset, false)
+				r.page, r.err = fetch(ctx, r.offset, false, thr)
 				results <- r
 			}()
 			inFlight++
@@ -387,7 +318,7 @@ func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Pag
 		r := <-results
 		inFlight--
 		failed = failed || r.err != nil
-		if t := thr.n.Load(); t != throttled {
+		if t := thr.Load(); t != throttled {
 			throttled, limit = t, max(limit/2, 1)
 		}
 		ready[r.seq%window] = &r
@@ -409,12 +340,12 @@ func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Pag
 			yield(zero, r.err)
 			return 0, false
 		}
-		if !plan.expectNext(r.page, r.offset) {
+		if len(r.page.Items) == 0 || !plan.expectNext(r.page, r.offset) {
 			// Off plan: drop what was fetched ahead and follow the server.
 			if !yieldItems(r.page, yield) {
 				return 0, false
 			}
-			next, more, err := nextOffset(op, r.page, r.offset)
+			next, more, err := advance(pr, op, r.page, r.offset)
 			if err != nil {
 				yield(zero, err)
 				return 0, false

@@ -430,12 +430,12 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 func TestConcurrencyBacksOffOnThrottle(t *testing.T) {
 	const n, size, count = 4, 10, 200
 	var running, maxLater atomic.Int32
-	fetch := func(ctx context.Context, offset int, first bool) (*Page[int], error) {
+	fetch := func(ctx context.Context, offset int, first bool, throttled *atomic.Int64) (*Page[int], error) {
 		cur := running.Add(1)
 		defer running.Add(-1)
 		switch {
 		case offset > 0 && offset <= n*size:
-			noteThrottled(ctx)
+			throttled.Add(1)
 		case offset > n*size:
 			for old := maxLater.Load(); cur > old && !maxLater.CompareAndSwap(old, cur); old = maxLater.Load() {
 			}
@@ -492,20 +492,24 @@ func TestConcurrencyRetries429(t *testing.T) {
 	}
 }
 
-func TestCheckRetryReportsThrottle(t *testing.T) {
+// TestCheckCountsThrottle: the request's counter sees each 429 answer once,
+// and a request without one (a call outside a parallel walk) counts nothing.
+func TestCheckCountsThrottle(t *testing.T) {
 	c, err := NewClient(testToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	thr := new(throttle)
-	ctx := context.WithValue(context.Background(), throttleKey{}, thr)
-	for _, status := range []int{200, 500, 429} {
-		_, _ = c.checkRetry(ctx, &http.Response{StatusCode: status, Header: http.Header{}}, nil)
+	thr := new(atomic.Int64)
+	for _, counter := range []*atomic.Int64{thr, nil} {
+		k := &call{c: c, r: &apiRequest{idempotent: true, throttled: counter}}
+		for _, status := range []int{200, 500, 429} {
+			k.attempts++
+			_, _ = k.check(context.Background(), &http.Response{StatusCode: status, Header: http.Header{}, Body: http.NoBody}, nil)
+		}
 	}
-	if got := thr.n.Load(); got != 1 {
+	if got := thr.Load(); got != 1 {
 		t.Errorf("throttle counted %d answers, want 1 (the 429)", got)
 	}
-	noteThrottled(context.Background()) // no walk in the context: nothing happens
 }
 
 func TestConcurrencyOption(t *testing.T) {

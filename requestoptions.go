@@ -49,7 +49,7 @@ func newRequestConfig(opts []RequestOption) (requestConfig, error) {
 	if c.idempotencyKey == "" {
 		return c, errors.New("WithIdempotencyKey: empty key; omit the option to have one generated")
 	}
-	if err := checkKeyLength(c.idempotencyKey); err != nil {
+	if err := checkKey(c.idempotencyKey); err != nil {
 		return c, fmt.Errorf("WithIdempotencyKey: %w", err)
 	}
 	return c, nil

@@ -430,16 +430,25 @@ func TestUntrustedCertificate(t *testing.T) {
 	}
 }
 
-// TestHeaderUnsafeInputRefused: a token or User-Agent product that net/http
-// would refuse as a header value fails NewClient, not every request.
+// TestHeaderUnsafeInputRefused: a token outside RFC 6750's b64token
+// alphabet, or a User-Agent product that net/http would refuse as a header
+// value, fails NewClient, not every request; the error never quotes the
+// token.
 func TestHeaderUnsafeInputRefused(t *testing.T) {
-	for _, tok := range []string{"pf_abc\x00def", "pf_abc\x7fdef", "pf_abc\x1bdef", "pf_abc\ndef"} {
-		if _, err := NewClient(tok); !errors.Is(err, ErrInvalidArgument) {
+	for _, tok := range []string{"pf_abc\x00def", "pf_abc\x7fdef", "pf_abc\x1bdef", "pf_abc\ndef", "pf_abc\tdef", "pf_abc def", `pf_abc"def`, `pf_abc\def`, "pf_abcdéf", "pf_ab=cdef", "===="} {
+		_, err := NewClient(tok)
+		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("token %q: %v; want ErrInvalidArgument", tok, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "pf_ab") {
+			t.Errorf("token %q: error %q quotes the token", tok, err)
 		}
 	}
-	if _, err := NewClient("pf_abc\tdef"); err != nil {
-		t.Errorf("a tab is a valid header character: %v", err)
+	for _, tok := range []string{"pf_Ab-c.d_e~f+g/h", "abc==", "A", "pf_live_0123456789abcdef"} {
+		if _, err := NewClient(tok); err != nil {
+			t.Errorf("token %q is a valid bearer token: %v", tok, err)
+		}
 	}
 	for _, ua := range []string{"app\x00/1", "app/1\r\nX-Evil: 1", "app\x7f"} {
 		if _, err := NewClient("tok", WithUserAgent(ua)); !errors.Is(err, ErrInvalidArgument) {

@@ -150,7 +150,7 @@ func TestFaultBody(t *testing.T) {
 		t.Errorf("got %+v", e)
 	}
 
-	srv.FailNext(1, prefactortest.Fault{Status: http.StatusOK, Body: `{"status":"success","summ`})
+	srv.FailNext(1, prefactortest.Fault{Status: http.StatusOK, Body: `{"status":"success","summaries":{}}`})
 	_, err = srv.Client().APITokens.List(ctx, nil)
 	var ae *prefactor.APIError
 	if err == nil || errors.As(err, &ae) {

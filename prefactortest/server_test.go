@@ -216,7 +216,7 @@ func TestInvalidParameters(t *testing.T) {
 	})
 
 	t.Run("through the SDK", func(t *testing.T) {
-		_, err := srv.Client().APITokens.List(context.Background(), &prefactor.ListAPITokensOptions{Sort: prefactor.Sort{Field: prefactor.SortByTitle}})
+		_, err := srv.Client().APITokens.List(context.Background(), &prefactor.ListAPITokensOptions{Sort: prefactor.Sort{Field: prefactor.SortField("title")}})
 		e := apiError(t, err)
 		if e.StatusCode != http.StatusBadRequest || e.Code != prefactor.CodeInvalidValue || e.Errors["sorting"] == nil {
 			t.Errorf("got %+v", e)
