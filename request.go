@@ -39,6 +39,10 @@ import (
 // The call's state (its attempts, its last error) lives in the call value
 // whose methods are the hooks, never in the request's context.
 
+// sdkHeader is the X-Prefactor-SDK header, which names the SDK and its
+// version the way Prefactor's own SDKs name theirs.
+const sdkHeader = "prefactor-go@" + Version
+
 // apiRequest is one call to the API, described for do.
 type apiRequest struct {
 	op     string // operation name for errors, e.g. "list API tokens"
@@ -52,6 +56,8 @@ type apiRequest struct {
 	// throttled, when set, counts the 429 answers the request receives (a
 	// parallel walk reads it to slow down).
 	throttled *atomic.Int64
+	// responseInto, when set, receives the last response (WithResponseInto).
+	responseInto **http.Response
 }
 
 // envelope is the decoded 2xx body of a call, which can say whether it is
@@ -94,6 +100,7 @@ func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("X-Prefactor-SDK", sdkHeader)
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -114,6 +121,11 @@ func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
 	resp, err := rc.Do(req)
 	if resp != nil {
 		drainClose(resp.Body)
+	}
+	if r.responseInto != nil && k.resp != nil {
+		last := *k.resp
+		last.Body = http.NoBody
+		*r.responseInto = &last
 	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
@@ -156,9 +168,10 @@ type call struct {
 	r   *apiRequest
 	out envelope
 
-	attempts int           // attempts sent so far
-	err      error         // the last attempt's failure, nil after a success
-	wait     time.Duration // the wait check chose before the next attempt
+	attempts int            // attempts sent so far
+	resp     *http.Response // the last response received
+	err      error          // the last attempt's failure, nil after a success
+	wait     time.Duration  // the wait check chose before the next attempt
 }
 
 // sending is the RequestLogHook: it runs before each attempt (retry counts
@@ -188,6 +201,9 @@ func (k *call) check(ctx context.Context, resp *http.Response, err error) (bool,
 		err = &url.Error{Op: ue.Op, URL: shorten(ue.URL, maxShown, k.c.token.Reveal()), Err: ue.Err}
 	}
 	k.err = err
+	if resp != nil {
+		k.resp = resp
+	}
 	if resp != nil && resp.StatusCode == http.StatusTooManyRequests && k.r.throttled != nil {
 		k.r.throttled.Add(1)
 	}
