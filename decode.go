@@ -37,6 +37,9 @@ import (
 // memory for each three bytes received.
 const maxPageItems = 1000
 
+// errTooManyItems is the error for a page of more than maxPageItems items.
+var errTooManyItems = fmt.Errorf("%w: a page holds more than %d items", ErrResponseTooLarge, maxPageItems)
+
 // tokenList is the summaries array of a list body. Decoding it stops at
 // maxPageItems, so what a page can cost is bounded by the bytes received
 // and by that cap, whichever path decodes it.
@@ -58,7 +61,7 @@ func (l *tokenList) UnmarshalJSON(b []byte) error {
 	items := make(tokenList, 0, min(maxPageItems, 128))
 	for dec.More() {
 		if len(items) == maxPageItems {
-			return fmt.Errorf("%w: a page holds more than %d items", ErrResponseTooLarge, maxPageItems)
+			return errTooManyItems
 		}
 		var tok *APIToken
 		if err := dec.Decode(&tok); err != nil {
@@ -72,10 +75,12 @@ func (l *tokenList) UnmarshalJSON(b []byte) error {
 
 // fastDecoder is an envelope that can decode a whole 2xx body itself.
 // decodeFast reports false, leaving the receiver untouched, when the body is
-// outside the subset it handles.
+// outside the subset it handles; it returns an error, also leaving the
+// receiver untouched, for a body it refuses outright (a page of more than
+// maxPageItems items), so that the body is not decoded a second time.
 type fastDecoder interface {
 	envelope
-	decodeFast(body []byte) bool
+	decodeFast(body []byte) (bool, error)
 }
 
 // fieldKind is how the fast path fills one struct field.
@@ -465,6 +470,8 @@ type tokenDecoder struct {
 	times  []time.Time // values behind *time.Time fields
 	nPtrs  int         // how many *string fields are set
 	last   []span      // per field, the last value placed in text
+	// tooMany is set when the page holds more than maxPageItems items.
+	tooMany bool
 }
 
 type span struct{ off, n int32 }
@@ -478,7 +485,7 @@ const maxPooledScratch = 1 << 20
 func (d *tokenDecoder) release() {
 	clear(d.tokens)
 	clear(d.times)
-	d.tokens, d.text, d.fixups, d.times, d.nPtrs = d.tokens[:0], d.text[:0], d.fixups[:0], d.times[:0], 0
+	d.tokens, d.text, d.fixups, d.times, d.nPtrs, d.tooMany = d.tokens[:0], d.text[:0], d.fixups[:0], d.times[:0], 0, false
 	d.s = scanner{}
 	if cap(d.text) > maxPooledScratch || cap(d.tokens) > 4096 {
 		return
@@ -487,19 +494,22 @@ func (d *tokenDecoder) release() {
 }
 
 // decodeFast fills r from body; see fastDecoder.
-func (r *listAPITokensResponse) decodeFast(body []byte) bool {
+func (r *listAPITokensResponse) decodeFast(body []byte) (bool, error) {
 	if !tokenTable.ok || !paginationTable.ok || !sortingTable.ok {
-		return false
+		return false, nil
 	}
 	d := tokenDecoders.Get().(*tokenDecoder)
 	defer d.release()
 	d.s = scanner{b: body}
 	var out listAPITokensResponse
 	if !d.envelope(&out) {
-		return false
+		if d.tooMany {
+			return false, errTooManyItems
+		}
+		return false, nil
 	}
 	*r = out
-	return true
+	return true, nil
 }
 
 // envelope reads {"status":…,"summaries":[…],"pagination":…,"sorting":…}.
@@ -611,7 +621,8 @@ func (d *tokenDecoder) summaries() ([]*APIToken, bool) {
 		for {
 			d.tokens = append(d.tokens, APIToken{})
 			if len(d.tokens) > maxPageItems {
-				return nil, false // tokenList.UnmarshalJSON reports it
+				d.tooMany = true
+				return nil, false
 			}
 			i := len(d.tokens) - 1
 			if !d.object(reflect.ValueOf(&d.tokens[i]).Elem(), tokenTable, i) {

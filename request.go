@@ -171,7 +171,10 @@ type call struct {
 	attempts int            // attempts sent so far
 	resp     *http.Response // the last response received
 	err      error          // the last attempt's failure, nil after a success
-	wait     time.Duration  // the wait check chose before the next attempt
+	// transportErr is the last attempt's error as net/http returned it,
+	// before check shortened it into err.
+	transportErr error
+	wait         time.Duration // the wait check chose before the next attempt
 }
 
 // sending is the RequestLogHook: it runs before each attempt (retry counts
@@ -193,6 +196,7 @@ func (k *call) sending(_ retryablehttp.Logger, req *http.Request, retry int) {
 // for a decoded 2xx) and asks retryDecision whether to try again. It
 // returns the error that ends the call when it should stop on a failure.
 func (k *call) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	k.transportErr = err
 	if err == nil {
 		err = k.read(resp)
 	} else if ue := (*url.Error)(nil); errors.As(err, &ue) {
@@ -257,16 +261,20 @@ func (k *call) read(resp *http.Response) error {
 // transfer (*readError), not a malformed answer.
 func decodeSuccess(body []byte, status int, out envelope) error {
 	reflect.ValueOf(out).Elem().SetZero() // what an earlier attempt left
-	fd, fast := out.(fastDecoder)
-	if !fast || !fd.decodeFast(body) {
+	decoded := false
+	if fd, ok := out.(fastDecoder); ok {
+		var err error
+		if decoded, err = fd.decodeFast(body); err != nil {
+			return fmt.Errorf("decoding response (status %d): %w", status, err)
+		}
+	}
+	if !decoded {
 		err := json.NewDecoder(bytes.NewReader(body)).Decode(out)
 		switch {
 		case errors.Is(err, io.EOF):
 			return fmt.Errorf("decoding response: empty body (status %d)", status)
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return &readError{err: fmt.Errorf("body ends inside the JSON: %w", err)}
-		case errors.Is(err, ErrResponseTooLarge):
-			return fmt.Errorf("decoding response (status %d): %w", status, err)
 		case err != nil:
 			return fmt.Errorf("decoding response (status %d): %w", status, err)
 		}
@@ -289,8 +297,8 @@ func (k *call) giveUp(resp *http.Response, err error, attempts int) (*http.Respo
 	if resp != nil {
 		drainClose(resp.Body)
 	}
-	if err == nil {
-		err = k.err // retries used up
+	if err == nil || err == k.transportErr {
+		err = k.err // retries used up: the last attempt's failure, as check saw it
 	}
 	var apiErr *APIError
 	if attempts > 1 && !errors.As(err, &apiErr) {
