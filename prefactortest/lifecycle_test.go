@@ -471,6 +471,31 @@ func TestCreateValidationErrorsForm(t *testing.T) {
 	}
 }
 
+func ExampleServer_SetValidationErrors() {
+	srv, err := prefactortest.Start()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	srv.SetValidationErrors(true)
+	client, err := srv.NewClient()
+	if err != nil {
+		panic(err)
+	}
+
+	past := prefactortest.ReferenceTime().AddDate(-1, 0, 0)
+	_, err = client.APITokens.Create(context.Background(), &prefactor.CreateAPITokenRequest{
+		TokenScope: prefactor.TokenScopeAccount,
+		ExpiresAt:  &past,
+	})
+	var apiErr *prefactor.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.StatusCode, apiErr.Code, apiErr.Errors)
+	}
+	// Output:
+	// 422 validation_errors map[details:map[expires_at:[must be in the future]]]
+}
+
 func TestIdempotentReplay(t *testing.T) {
 	const id = "01kt0000000000000000000000000001"
 
