@@ -30,7 +30,8 @@ import (
 // The fields it fills are read from the struct tags of APIToken, Pagination
 // and Sorting when the package loads, so a field added to those types is
 // decoded here too (or, for a type the fast path does not know, sends every
-// body that has the field to encoding/json).
+// body that has the field to encoding/json). APIToken.AvailableActions is
+// such a field on purpose: list summaries never carry available_actions.
 
 // maxPageItems bounds the items of one page. The API sends at most 100; a
 // page of a million empty objects would otherwise cost hundreds of bytes of
