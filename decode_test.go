@@ -219,7 +219,7 @@ func TestDecodeFastAllocatesPerPage(t *testing.T) {
 	}
 }
 
-// decodeList runs body through handleResponse, as a list call does.
+// decodeList reads body as a list call reads its response.
 func decodeList(t *testing.T, body string) *listAPITokensResponse {
 	t.Helper()
 	c, err := NewClient(testToken)
@@ -228,7 +228,7 @@ func decodeList(t *testing.T, body string) *listAPITokensResponse {
 	}
 	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body))}
 	var out listAPITokensResponse
-	if err := c.handleResponse(resp, &out, &callState{}); err != nil {
+	if err := (&call{c: c, out: &out}).read(resp); err != nil {
 		t.Fatalf("decoding %s: %v", body, err)
 	}
 	return &out
@@ -242,7 +242,7 @@ func TestDecodeAgentIDOnTheFastPath(t *testing.T) {
 		`{"id":"b","token_scope":"account","agent_id":null,"agent_deployment_id":null},` +
 		`{"id":"c","token_scope":"agent_deployment","agent_id":"01agent","agent_deployment_id":"01dep"}]}`
 	var fast listAPITokensResponse
-	if !fast.decodeFast([]byte(body)) {
+	if ok, _ := fast.decodeFast([]byte(body)); !ok {
 		t.Fatal("the fast path declines a body with agent_id")
 	}
 	out := decodeList(t, body)
@@ -275,7 +275,7 @@ func TestDecodeAvailableActionsFallsBack(t *testing.T) {
 		`{"id":"b","status":"revoked","available_actions":{"delete":true}},` +
 		`{"id":"c","status":"active"}]}`
 	var fast listAPITokensResponse
-	if fast.decodeFast([]byte(body)) {
+	if ok, _ := fast.decodeFast([]byte(body)); ok {
 		t.Fatal("the fast path took a body with available_actions; it does not know TokenActions")
 	}
 	items := *decodeList(t, body).Summaries

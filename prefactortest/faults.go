@@ -30,7 +30,7 @@ type Fault struct {
 	//
 	//	prefactortest.Fault{
 	//		Status: http.StatusUnprocessableEntity,
-	//		Code:   "validation_errors",
+	//		Code:   prefactor.CodeValidationErrors,
 	//		Errors: map[string]any{"details": map[string]any{"agent_id": []string{"is not an agent of this account"}}},
 	//	}
 	//

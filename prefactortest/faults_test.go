@@ -371,7 +371,7 @@ func TestFaultErrors(t *testing.T) {
 	}
 	fault := prefactortest.Fault{
 		Status:  http.StatusUnprocessableEntity,
-		Code:    prefactor.ErrorCode("validation_errors"),
+		Code:    prefactor.CodeValidationErrors,
 		Message: "validation failed",
 		Errors:  errs,
 	}

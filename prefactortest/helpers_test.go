@@ -207,9 +207,8 @@ func apiError(t *testing.T, err error) *prefactor.APIError {
 func checkDetailsError(t *testing.T, err error, field, msg string) {
 	t.Helper()
 	e := apiError(t, err)
-	details, _ := e.Errors["details"].(map[string]any)
-	if e.StatusCode != http.StatusUnprocessableEntity || e.Code != "validation_errors" ||
-		!reflect.DeepEqual(details[field], []any{msg}) {
+	if e.StatusCode != http.StatusUnprocessableEntity || e.Code != prefactor.CodeValidationErrors ||
+		!reflect.DeepEqual(e.FieldErrors()["details."+field], []string{msg}) {
 		t.Errorf("got %+v, want 422 validation_errors with details.%s %q", e, field, msg)
 	}
 }

@@ -268,7 +268,7 @@ func (s *Server) refuseCreate(code prefactor.ErrorCode, errs map[string][]string
 	}
 	return reply{status: http.StatusUnprocessableEntity, body: &errorBody{
 		Status:  "error",
-		Code:    prefactor.ErrorCode("validation_errors"),
+		Code:    prefactor.CodeValidationErrors,
 		Message: "validation failed: " + strings.Join(parts, "; "),
 		Errors:  nested,
 	}}
