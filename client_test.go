@@ -6,8 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,5 +270,110 @@ func TestRetryDecisionLogLines(t *testing.T) {
 				t.Errorf("last decision does not say retries are used up:\n%s", buf.String())
 			}
 		})
+	}
+}
+
+// connServer starts a loopback server that holds each request until n have
+// arrived, so that a client opens n connections, and counts the
+// connections it has open.
+func connServer(t *testing.T, n int) (srv *httptest.Server, open *atomic.Int32) {
+	t.Helper()
+	open = new(atomic.Int32)
+	var arrived atomic.Int32
+	all := make(chan struct{})
+	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if arrived.Add(1) == int32(n) {
+			close(all)
+		}
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second): // bounded: a client that never opens n fails below
+		}
+		reply(w, http.StatusOK, `{"status":"success"}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, open
+}
+
+// pingAtOnce sends n pings at the same time and waits for them.
+func pingAtOnce(t *testing.T, c *Client, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- c.Ping(context.Background())
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// CloseIdleConnections ends every goroutine the client's own transport
+// started: the count comes back to what it was before the client was made.
+// The client still works afterwards.
+func TestCloseIdleConnectionsOwnTransport(t *testing.T) {
+	const conns = 4
+	srv, open := connServer(t, conns)
+	before := runtime.NumGoroutine()
+	c, err := NewClient(testToken, WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pingAtOnce(t, c, conns)
+	if got := open.Load(); got != conns {
+		t.Fatalf("server has %d connections open, want %d idle ones", got, conns)
+	}
+	if after := runtime.NumGoroutine(); after <= before {
+		t.Fatalf("%d goroutines before the client, %d with %d idle connections: nothing to close", before, after, conns)
+	}
+	c.CloseIdleConnections()
+	waitGoroutines(t, before)
+	if got := open.Load(); got != 0 {
+		t.Errorf("server still has %d connections open", got)
+	}
+	if err := c.Ping(context.Background()); err != nil {
+		t.Errorf("Ping after CloseIdleConnections: %v", err)
+	}
+	c.CloseIdleConnections()
+}
+
+// With WithHTTPClient, CloseIdleConnections closes the caller's client's
+// idle connections.
+func TestCloseIdleConnectionsCallersClient(t *testing.T) {
+	const conns = 3
+	srv, open := connServer(t, conns)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
+	c, err := NewClient(testToken, WithBaseURL(srv.URL), WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pingAtOnce(t, c, conns)
+	if got := open.Load(); got != conns {
+		t.Fatalf("server has %d connections open, want %d idle ones", got, conns)
+	}
+	c.CloseIdleConnections()
+	deadline := time.Now().Add(2 * time.Second)
+	for open.Load() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("server still has %d connections open 2s after CloseIdleConnections", open.Load())
+		}
+		time.Sleep(2 * time.Millisecond) // polling: the server sees the close asynchronously
 	}
 }

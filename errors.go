@@ -376,9 +376,15 @@ func trimSecretPrefix(s, secret string) string {
 	if len(secret) < minScrubLen {
 		return s
 	}
-	for k := min(len(secret)-1, len(s)); k >= minScrubLen/2; k-- {
-		if strings.HasSuffix(s, secret[:k]) {
-			return s[:len(s)-k]
+	// Again after each cut: what a cut uncovers may be the start of the
+	// secret too. Each pass removes four bytes or more.
+	for trimmed := true; trimmed; {
+		trimmed = false
+		for k := min(len(secret)-1, len(s)); k >= minScrubLen/2; k-- {
+			if strings.HasSuffix(s, secret[:k]) {
+				s, trimmed = s[:len(s)-k], true
+				break
+			}
 		}
 	}
 	return s
@@ -436,7 +442,9 @@ func (e *scrubbedError) As(target any) bool {
 		c.Err = scrubError(f.Err, secret)
 		clean = &c
 	}
-	if clean == nil || !reflect.TypeOf(clean).AssignableTo(dst.Type()) {
+	// A copy can still hold the secret where it was not rebuilt (a
+	// *net.OpError's address): that one is not handed out either.
+	if clean == nil || scrub(clean.Error(), secret) != clean.Error() || !reflect.TypeOf(clean).AssignableTo(dst.Type()) {
 		dst.SetZero()
 		return false
 	}

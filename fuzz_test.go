@@ -3,6 +3,7 @@ package prefactor
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -198,6 +199,52 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 		if want := max(at.Sub(now), 0); d != want {
 			t.Fatalf("parseRetryAfter(%q) = %s; want %s", v, d, want)
+		}
+	})
+}
+
+// FuzzScrub checks scrub against its own matcher, for any text and a
+// spelling of the secret built from choices, one per character: what
+// scrub returns holds no spelling of the secret (so scrubbing again
+// changes nothing), and text with none of the bytes a spelling can start
+// with comes back as it is.
+func FuzzScrub(f *testing.F) {
+	const secret = scrubSecret
+	f.Add("", []byte{})
+	f.Add("token "+secret+" refused", []byte{0, 1, 2, 3, 4, 5})
+	f.Add(`{"message":"`+strings.ReplaceAll(secret, "/", `\/`)+`"}`, []byte{1})
+	f.Add(url.QueryEscape(secret)+"&#43;&#x2F;%2b%2F\\u002B", []byte{2, 3, 4, 5, 6})
+	f.Add("plain text, no escapes", []byte{6, 5, 4, 3, 2, 1, 0})
+	f.Fuzz(func(t *testing.T, text string, choices []byte) {
+		noSpelling := func(what, s string) {
+			for i := 0; i < len(s); i++ {
+				if end := matchSecret(s, i, secret); end > 0 {
+					t.Fatalf("%s: scrub left a spelling of the secret at %d: %q", what, i, s[i:end])
+				}
+			}
+		}
+		out := scrub(text, secret)
+		noSpelling("text", out)
+		if again := scrub(out, secret); again != out {
+			t.Fatalf("scrub is not a fixed point:\n once  %q\n twice %q", out, again)
+		}
+		if !strings.ContainsAny(text, secret[:1]+`\%&`) && out != text {
+			t.Fatalf("scrub changed text without a spelling: %q -> %q", text, out)
+		}
+
+		// The secret, each character spelled as choices say, between text.
+		spelled := spell(secret, func(i int, c byte) string {
+			k := 0
+			if len(choices) > 0 {
+				k = int(choices[i%len(choices)]) % len(byteSpellings)
+			}
+			return fmt.Sprintf(byteSpellings[k], c)
+		})
+		in := text + spelled + text
+		out = scrub(in, secret)
+		noSpelling("text with the secret", out)
+		if out == in || !strings.Contains(out, redacted) {
+			t.Fatalf("scrub missed the secret in %q", in)
 		}
 	})
 }

@@ -1,0 +1,499 @@
+package prefactor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// These tests send every method through the one request path to a
+// loopback server (setup) and check what goes on the wire and what comes
+// back: headers, Delete's body, Ping, WithResponseInto, and what a 2xx
+// envelope may leave out.
+
+// detailsJSON is a success body with one token's details.
+func detailsJSON(id string) string {
+	return `{"status":"success","details":` + tokenJSON(id) + `}`
+}
+
+// apiReply answers every endpoint of the service the way the API does, with
+// an X-Request-Id naming the request's number n.
+func apiReply(w http.ResponseWriter, r *http.Request, n int) {
+	w.Header().Set("X-Request-Id", "req-"+strconv.Itoa(n))
+	p := strings.TrimPrefix(r.URL.Path, basePrefix)
+	switch {
+	case p == "/api/v1/ping":
+		reply(w, http.StatusOK, `{"status":"success"}`)
+	case p == "/api/v1/api_token" && r.Method == http.MethodGet:
+		reply(w, http.StatusOK, listJSON(0, nil, "tok_a"))
+	case p == "/api/v1/api_token" && r.Method == http.MethodPost:
+		reply(w, http.StatusCreated, `{"status":"success","details":`+tokenJSON("tok_new")+`,"token":"pf_new_value"}`)
+	case r.Method == http.MethodDelete:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		reply(w, http.StatusOK, detailsJSON("tok_a"))
+	}
+}
+
+// everyCall is each method of the API, called on tok_a with opts.
+var everyCall = []struct {
+	name string
+	call func(ctx context.Context, c *Client, opts ...RequestOption) error
+}{
+	{"Get", func(ctx context.Context, c *Client, opts ...RequestOption) error {
+		_, err := c.APITokens.Get(ctx, "tok_a", opts...)
+		return err
+	}},
+	{"List", func(ctx context.Context, c *Client, opts ...RequestOption) error {
+		_, err := c.APITokens.List(ctx, nil, opts...)
+		return err
+	}},
+	{"All", func(ctx context.Context, c *Client, opts ...RequestOption) error {
+		for _, err := range c.APITokens.All(ctx, nil, opts...) {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+	{"Create", func(ctx context.Context, c *Client, opts ...RequestOption) error {
+		_, err := c.APITokens.Create(ctx, &CreateAPITokenRequest{TokenScope: TokenScopeAccount}, opts...)
+		return err
+	}},
+	{"Suspend", func(ctx context.Context, c *Client, opts ...RequestOption) error {
+		_, err := c.APITokens.Suspend(ctx, "tok_a", opts...)
+		return err
+	}},
+	{"Activate", func(ctx context.Context, c *Client, opts ...RequestOption) error {
+		_, err := c.APITokens.Activate(ctx, "tok_a", opts...)
+		return err
+	}},
+	{"Revoke", func(ctx context.Context, c *Client, opts ...RequestOption) error {
+		_, err := c.APITokens.Revoke(ctx, "tok_a", opts...)
+		return err
+	}},
+	{"Delete", func(ctx context.Context, c *Client, opts ...RequestOption) error {
+		return c.APITokens.Delete(ctx, "tok_a", opts...)
+	}},
+	{"Ping", func(ctx context.Context, c *Client, opts ...RequestOption) error {
+		return c.Ping(ctx, opts...)
+	}},
+}
+
+// Every attempt of every method names the SDK in X-Prefactor-SDK and in
+// the User-Agent, retries included.
+func TestEveryRequestNamesTheSDK(t *testing.T) {
+	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n%2 == 1 { // every call's first attempt fails, so its retry is checked too
+			reply(w, http.StatusServiceUnavailable, `{"status":"error","code":"unexpected","message":"busy"}`)
+			return
+		}
+		apiReply(w, r, n)
+	}, WithUserAgent("audit-bot/2.1"))
+	for _, tc := range everyCall {
+		if err := tc.call(context.Background(), c); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+	}
+	if got, want := rec.count(), 2*len(everyCall); got != want {
+		t.Fatalf("server saw %d requests, want %d", got, want)
+	}
+	for i := range rec.count() {
+		r := rec.get(i)
+		if got, want := r.Header.Get("X-Prefactor-SDK"), "prefactor-go@"+Version; got != want {
+			t.Errorf("%s %s: X-Prefactor-SDK = %q, want %q", r.Method, r.URL.Path, got, want)
+		}
+		if got, want := r.Header.Get("User-Agent"), "prefactor-go/"+Version+" audit-bot/2.1"; got != want {
+			t.Errorf("%s %s: User-Agent = %q, want %q", r.Method, r.URL.Path, got, want)
+		}
+	}
+}
+
+// bodies records the bodies of the requests a test server reads.
+type bodies struct {
+	mu  sync.Mutex
+	all [][]byte
+}
+
+func (b *bodies) read(r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.all = append(b.all, body)
+}
+
+func (b *bodies) get() [][]byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.all
+}
+
+// Delete sends its idempotency key as the JSON body {"idempotency_key":…},
+// the same bytes on the retry after a 503, and takes any 2xx answer.
+func TestDeleteSendsKeyInBody(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   []RequestOption
+		key    string // "" for a generated one
+		status int
+		body   string
+	}{
+		{"200 with details", nil, "", http.StatusOK, detailsJSON("tok_a")},
+		{"204", nil, "", http.StatusNoContent, ""},
+		{"202", nil, "", http.StatusAccepted, `{"status":"success"}`},
+		{"caller's key", []RequestOption{WithIdempotencyKey(`kéy "/+<>`)}, `kéy "/+<>`, http.StatusOK, detailsJSON("tok_a")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got bodies
+			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				got.read(r)
+				if n == 1 {
+					reply(w, http.StatusServiceUnavailable, `{"status":"error","code":"unexpected","message":"busy"}`)
+					return
+				}
+				reply(w, tc.status, tc.body)
+			})
+			if err := c.APITokens.Delete(context.Background(), "tok_a", tc.opts...); err != nil {
+				t.Fatalf("Delete after a 503, then %d: %v", tc.status, err)
+			}
+			if rec.count() != 2 {
+				t.Fatalf("server saw %d requests, want 2", rec.count())
+			}
+			b := got.get()
+			if !bytes.Equal(b[0], b[1]) {
+				t.Errorf("the retry's body differs:\n first %q\n retry %q", b[0], b[1])
+			}
+			var sent map[string]any
+			if err := json.Unmarshal(b[0], &sent); err != nil {
+				t.Fatalf("body %q is not a JSON object: %v", b[0], err)
+			}
+			key, _ := sent["idempotency_key"].(string)
+			if len(sent) != 1 || key == "" || (tc.key != "" && key != tc.key) {
+				t.Errorf("body %q: want exactly {\"idempotency_key\": %q}", b[0], tc.key)
+			}
+			for i := range 2 {
+				r := rec.get(i)
+				if r.Method != http.MethodDelete || r.URL.Path != basePrefix+"/api/v1/api_token/tok_a" || r.URL.RawQuery != "" {
+					t.Errorf("attempt %d: %s %s?%s, want DELETE of the token with no query", i+1, r.Method, r.URL.Path, r.URL.RawQuery)
+				}
+				if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+					t.Errorf("attempt %d: Content-Type %q, want application/json", i+1, ct)
+				}
+			}
+		})
+	}
+}
+
+func TestPing(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		code   ErrorCode // "" for success
+	}{
+		{"200 with a body", http.StatusOK, `{"status":"success"}`, ""},
+		{"200 without a body", http.StatusOK, "", ""},
+		{"204", http.StatusNoContent, "", ""},
+		{"401 bad token", http.StatusUnauthorized, `{"status":"error","code":"bad_authtoken","message":"invalid token"}`, CodeBadAuthToken},
+		{"401 no token", http.StatusUnauthorized, `{"status":"error","code":"not_authenticated","message":"sign in"}`, CodeNotAuthenticated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				reply(w, tc.status, tc.body)
+			})
+			err := c.Ping(context.Background())
+			if rec.count() != 1 {
+				t.Fatalf("server saw %d requests, want 1", rec.count())
+			}
+			r := rec.get(0)
+			if r.Method != http.MethodGet || r.URL.Path != basePrefix+"/api/v1/ping" || r.URL.RawQuery != "" {
+				t.Errorf("request %s %s?%s, want GET %s/api/v1/ping", r.Method, r.URL.Path, r.URL.RawQuery, basePrefix)
+			}
+			if got := r.Header.Get("Authorization"); got != "Bearer "+testToken {
+				t.Errorf("Authorization = %q, want the bearer token", got)
+			}
+			if tc.code == "" {
+				if err != nil {
+					t.Errorf("Ping: %v, want nil", err)
+				}
+				return
+			}
+			apiErr := asAPIError(t, err)
+			if apiErr.StatusCode != http.StatusUnauthorized || apiErr.Code != tc.code || apiErr.Attempts != 1 {
+				t.Errorf("APIError %+v, want 401 %s after one attempt", apiErr, tc.code)
+			}
+			if !strings.HasPrefix(err.Error(), "prefactor: ping: ") {
+				t.Errorf("error %q does not name the operation", err)
+			}
+			noSecret(t, "Ping error", err.Error())
+		})
+	}
+}
+
+// wantResponse checks a response WithResponseInto stored: its status and
+// X-Request-Id, and a body that gives nothing.
+func wantResponse(t *testing.T, what string, resp *http.Response, status int, requestID string) {
+	t.Helper()
+	if resp == nil {
+		t.Errorf("%s: no response stored", what)
+		return
+	}
+	if resp.StatusCode != status || resp.Header.Get("X-Request-Id") != requestID {
+		t.Errorf("%s: stored response %d with X-Request-Id %q, want %d with %q", what, resp.StatusCode, resp.Header.Get("X-Request-Id"), status, requestID)
+	}
+	if resp.Body != http.NoBody {
+		t.Errorf("%s: stored response's Body is %T, want http.NoBody", what, resp.Body)
+	}
+	if b, err := io.ReadAll(resp.Body); len(b) != 0 || err != nil {
+		t.Errorf("%s: reading the stored body gave %q, %v; want nothing", what, b, err)
+	}
+}
+
+// WithResponseInto stores the last response of every method: the
+// success, the last of its retries, or the HTTP error it ended with.
+func TestWithResponseIntoEveryMethod(t *testing.T) {
+	status := map[string]int{"Create": http.StatusCreated, "Delete": http.StatusNoContent}
+	for _, tc := range everyCall {
+		t.Run(tc.name, func(t *testing.T) {
+			want := http.StatusOK
+			if s, ok := status[tc.name]; ok {
+				want = s
+			}
+			// Success after a retry: the second response is stored.
+			c, _ := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				if n == 1 {
+					w.Header().Set("X-Request-Id", "req-1")
+					reply(w, http.StatusServiceUnavailable, `{"status":"error","code":"unexpected","message":"busy"}`)
+					return
+				}
+				apiReply(w, r, n)
+			})
+			var resp *http.Response
+			if err := tc.call(context.Background(), c, WithResponseInto(&resp)); err != nil {
+				t.Fatal(err)
+			}
+			wantResponse(t, "success", resp, want, "req-2")
+
+			// An HTTP error: stored too, with the error returned.
+			c, _ = setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				w.Header().Set("X-Request-Id", "req-404")
+				reply(w, http.StatusNotFound, `{"status":"error","code":"not_found","message":"no such token"}`)
+			})
+			resp = nil
+			err := tc.call(context.Background(), c, WithResponseInto(&resp))
+			if !errors.Is(err, ErrNotFound) {
+				t.Errorf("want ErrNotFound, got %v", err)
+			}
+			wantResponse(t, "404", resp, http.StatusNotFound, "req-404")
+
+			// No response at all: the destination is left alone.
+			c, _ = setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				panic(http.ErrAbortHandler) // close the connection without answering
+			}, WithMaxRetries(0))
+			before := &http.Response{StatusCode: 999}
+			resp = before
+			if err := tc.call(context.Background(), c, WithResponseInto(&resp)); err == nil {
+				t.Error("no error from a connection closed without an answer")
+			}
+			if resp != before {
+				t.Errorf("after a transport error the destination holds %+v, want it left alone", resp)
+			}
+		})
+	}
+}
+
+// pagesJSON is page k (k from 0) of a list of n tokens in pages of size,
+// with consistent pagination.
+func pagesJSON(k, size, n int) string {
+	var next *int
+	if (k+1)*size < n {
+		next = ptr((k + 1) * size)
+	}
+	return listBody(k*size, size, n, next)
+}
+
+// WithResponseInto on All holds the response of the page whose items are
+// being yielded, and after the loop that of the last page: sequential and
+// with pages fetched in parallel. Run with -race: the destination is
+// written while requests are in flight.
+func TestWithResponseIntoAll(t *testing.T) {
+	const size, n = 2, 20
+	for _, concurrency := range []int{1, 4} {
+		t.Run(fmt.Sprintf("concurrency %d", concurrency), func(t *testing.T) {
+			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				offset, _ := strconv.Atoi(r.URL.Query().Get("pagination[offset]"))
+				w.Header().Set("X-Request-Id", "page-"+strconv.Itoa(offset/size))
+				reply(w, http.StatusOK, pagesJSON(offset/size, size, n))
+			})
+			var resp *http.Response
+			i := 0
+			for tok, err := range c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: size}, WithConcurrency(concurrency), WithResponseInto(&resp)) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tok.ID != tokenID(i) {
+					t.Fatalf("item %d is %s, want %s", i, tok.ID, tokenID(i))
+				}
+				wantResponse(t, "during "+tok.ID, resp, http.StatusOK, "page-"+strconv.Itoa(i/size))
+				i++
+			}
+			if i != n {
+				t.Fatalf("yielded %d tokens, want %d", i, n)
+			}
+			wantResponse(t, "after the loop", resp, http.StatusOK, "page-"+strconv.Itoa(n/size-1))
+			if rec.count() != n/size {
+				t.Errorf("server saw %d requests, want %d", rec.count(), n/size)
+			}
+		})
+	}
+}
+
+// Options that cannot be carried out are refused before anything is sent.
+func TestRequestOptionsRefusedBeforeSending(t *testing.T) {
+	c, rec := setup(t, apiReply)
+	for _, tc := range everyCall {
+		err := tc.call(context.Background(), c, WithResponseInto(nil))
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s(WithResponseInto(nil)): %v, want ErrInvalidArgument", tc.name, err)
+		}
+	}
+	conflict := &ListAPITokensOptions{IdempotencyKey: "key-a"}
+	if _, err := c.APITokens.List(context.Background(), conflict, WithIdempotencyKey("key-b")); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("List with two different keys: %v, want ErrInvalidArgument", err)
+	}
+	for _, err := range c.APITokens.All(context.Background(), conflict, WithIdempotencyKey("key-b")) {
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("All with two different keys: %v, want ErrInvalidArgument", err)
+		}
+	}
+	if rec.count() != 0 {
+		t.Errorf("server saw %d requests, want none", rec.count())
+	}
+}
+
+// On List and All, WithIdempotencyKey is the idempotency_key query
+// parameter (the first page's only); the same key in the options too is no
+// conflict.
+func TestListIdempotencyKeyOption(t *testing.T) {
+	const size, n = 2, 6
+	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		offset, _ := strconv.Atoi(r.URL.Query().Get("pagination[offset]"))
+		reply(w, http.StatusOK, pagesJSON(offset/size, size, n))
+	})
+	ctx := context.Background()
+	if _, err := c.APITokens.List(ctx, &ListAPITokensOptions{PageSize: size}, WithIdempotencyKey("key-1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.APITokens.List(ctx, &ListAPITokensOptions{PageSize: size, IdempotencyKey: "key-2"}, WithIdempotencyKey("key-2")); err != nil {
+		t.Fatal(err)
+	}
+	for _, concurrency := range []int{1, 4} {
+		for _, err := range c.APITokens.All(ctx, &ListAPITokensOptions{PageSize: size}, WithIdempotencyKey("key-3"), WithConcurrency(concurrency)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := []string{"key-1", "key-2", "key-3", "", "", "key-3", "", ""}
+	if rec.count() != len(want) {
+		t.Fatalf("server saw %d requests, want %d", rec.count(), len(want))
+	}
+	for i, key := range want {
+		q := rec.get(i).URL.Query()
+		if got := q.Get("idempotency_key"); got != key || len(q["idempotency_key"]) > 1 {
+			t.Errorf("request %d (%s): idempotency_key %q, want %q once", i+1, rec.get(i).URL.RawQuery, got, key)
+		}
+	}
+}
+
+// Get and Ping take WithConcurrency and WithIdempotencyKey and do nothing
+// with them: one plain GET.
+func TestGetAndPingIgnoreOtherOptions(t *testing.T) {
+	c, rec := setup(t, apiReply)
+	opts := []RequestOption{WithConcurrency(4), WithIdempotencyKey("key-1"), nil}
+	if _, err := c.APITokens.Get(context.Background(), "tok_a", opts...); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ping(context.Background(), opts...); err != nil {
+		t.Fatal(err)
+	}
+	if rec.count() != 2 {
+		t.Fatalf("server saw %d requests, want 2", rec.count())
+	}
+	for i := range 2 {
+		r := rec.get(i)
+		if r.Method != http.MethodGet || r.URL.RawQuery != "" || r.ContentLength > 0 || r.Header.Get("Content-Type") != "" {
+			t.Errorf("request %d: %s %s?%s with %d body bytes, want a plain GET", i+1, r.Method, r.URL.Path, r.URL.RawQuery, r.ContentLength)
+		}
+	}
+}
+
+// A 2xx may leave "status" out; a status other than "success" is an
+// error, which is not retried.
+func TestSuccessEnvelopeStatus(t *testing.T) {
+	ctx := context.Background()
+	get := func(c *Client) error { _, err := c.APITokens.Get(ctx, "tok_a"); return err }
+	list := func(c *Client) error { _, err := c.APITokens.List(ctx, nil); return err }
+	all := func(c *Client) error { return everyCall[2].call(ctx, c) }
+	create := func(c *Client) error {
+		got, err := c.APITokens.Create(ctx, &CreateAPITokenRequest{TokenScope: TokenScopeAccount})
+		if err == nil && (got.ID != "tok_new" || got.Token.Reveal() != "pf_new_value") {
+			return fmt.Errorf("created %+v, want tok_new with its value", got)
+		}
+		return err
+	}
+	unstatus := func(body string) string { return strings.Replace(body, `"status":"success",`, "", 1) }
+	withStatus := func(body, status string) string {
+		return strings.Replace(body, `"status":"success"`, `"status":`+status, 1)
+	}
+	createBody := `{"status":"success","details":` + tokenJSON("tok_new") + `,"token":"pf_new_value"}`
+	calls := []struct {
+		name   string
+		call   func(*Client) error
+		status int
+		body   string
+	}{
+		{"Get", get, http.StatusOK, detailsJSON("tok_a")},
+		{"List", list, http.StatusOK, listJSON(0, nil, "tok_a")},
+		{"All", all, http.StatusOK, listJSON(0, nil, "tok_a")},
+		{"Create", create, http.StatusCreated, createBody},
+	}
+	for _, tc := range calls {
+		for _, v := range []struct {
+			name, body string
+			ok         bool
+		}{
+			{"without status", unstatus(tc.body), true},
+			{"status null", withStatus(tc.body, "null"), true},
+			{`status "error"`, withStatus(tc.body, `"error"`), false},
+			{`status "ok"`, withStatus(tc.body, `"ok"`), false},
+			{`status "Success"`, withStatus(tc.body, `"Success"`), false},
+		} {
+			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				reply(w, tc.status, v.body)
+			})
+			err := tc.call(c)
+			if v.ok {
+				if err != nil {
+					t.Errorf("%s %s: %v, want success", tc.name, v.name, err)
+				}
+				continue
+			}
+			var apiErr *APIError
+			if err == nil || errors.As(err, &apiErr) || !strings.Contains(err.Error(), "status") {
+				t.Errorf("%s %s: %v, want an error about the status that is no *APIError", tc.name, v.name, err)
+			}
+			if rec.count() != 1 {
+				t.Errorf("%s %s: server saw %d requests, want 1 (no retry)", tc.name, v.name, rec.count())
+			}
+		}
+	}
+}
