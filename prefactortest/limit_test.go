@@ -102,7 +102,7 @@ func TestSetConcurrencyLimit(t *testing.T) {
 		awaitAdmitted(t, admitted, n)
 
 		for i := range extra {
-			a := get(t, srv, "", bearer)
+			a := awaitAnswer(t, listInBackground(srv)) // bounded: an admitted one would hang
 			e := decodeError(t, a, http.StatusTooManyRequests)
 			if e.Code != string(prefactor.CodeUnknown) || e.Message != "too many requests in flight: at most 3 at once" {
 				t.Errorf("429 body %s", a.body)
@@ -199,7 +199,7 @@ func TestSetConcurrencyLimit(t *testing.T) {
 		held := listInBackground(srv)
 		awaitAdmitted(t, admitted, 1)
 		srv.FailNext(1, prefactortest.Fault{Status: http.StatusBadGateway})
-		decodeError(t, get(t, srv, "", bearer), http.StatusTooManyRequests)
+		decodeError(t, awaitAnswer(t, listInBackground(srv)), http.StatusTooManyRequests)
 		release()
 		decodeList(t, awaitAnswer(t, held))
 		prefactortest.OnAdmit(srv, nil)
@@ -227,7 +227,7 @@ func TestSetConcurrencyLimit(t *testing.T) {
 			admitted, release := holdRequests(t, srv)
 			held := listInBackground(srv)
 			awaitAdmitted(t, admitted, 1)
-			a := get(t, srv, "", bearer)
+			a := awaitAnswer(t, listInBackground(srv))
 			decodeError(t, a, http.StatusTooManyRequests)
 			if got := a.header.Values("Retry-After"); !slices.Equal(got, tc.want) {
 				t.Errorf("SetThrottleRetryAfter(%v) (set %v): Retry-After %q, want %q", tc.d, tc.set, got, tc.want)
