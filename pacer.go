@@ -1,10 +1,12 @@
 package prefactor
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -19,10 +21,10 @@ import (
 //     told the same wait do not come back in step. A 429 during the pause
 //     makes it last at least until its own Retry-After has passed.
 //   - The limit on attempts in flight then falls to what the server
-//     sustained: for each 429 of the pause, the attempts that were in
-//     flight when it was sent and were not refused too; the most of those,
-//     and at least one. Halving is not enough: 16 halved still overloads a
-//     server that takes 4, and costs a second pause.
+//     sustained: the most attempts that were in flight at once, while a
+//     refused one was, and were not refused themselves (see sustained); at
+//     least one. Halving is not enough: 16 halved still overloads a server
+//     that takes 4, and costs a second pause.
 //   - It rises again by one after a quiet period without a 429 of
 //     quietFactor times the last Retry-After (at least minQuiet), and by
 //     one more after each further quiet period, up to the walk's
@@ -47,8 +49,8 @@ type pacer struct {
 	quiet     time.Duration // quiet period of the last 429
 	calm      time.Time     // when the limit may rise by one; zero: never yet
 	limBefore int           // the limit when the current pause began
-	pause     []attempt     // the 429s of the current pause; at most ceil
-	refused   []attempt     // the last 429s, oldest first; at most 4·ceil
+	pause     []uint64      // starts of the current pause's 429s; at most ceil
+	log       []attempt     // the attempts in flight and the last ended ones, by start
 	changed   chan struct{} // closed by release when acquires wait; nil when none do
 }
 
@@ -67,11 +69,15 @@ type ticket struct {
 	company int    // other attempts in flight when it started
 }
 
-// attempt is a ticket that ended; end is the pacer's seq then.
+// attempt is what the pacer remembers of an attempt.
 type attempt struct {
-	ticket
-	end uint64
+	start, end uint64 // the pacer's seq when it started and ended; end 0 in flight
+	refused    bool   // it got a 429
 }
+
+// logSize bounds the attempts a pacer remembers: those in flight (at most
+// ceil) and, with them, at least the last logSize(ceil)-ceil that ended.
+func logSize(ceil int) int { return 5 * ceil }
 
 // clock is the time a pacer lives by: the system's, or a fake in tests.
 type clock interface {
@@ -110,6 +116,7 @@ func (p *pacer) acquire(ctx context.Context) (ticket, error) {
 			p.seq++
 			t := ticket{start: p.seq, company: p.inFlight}
 			p.inFlight++
+			p.remember(t.start)
 			p.mu.Unlock()
 			return t, nil
 		}
@@ -136,9 +143,13 @@ func (p *pacer) release(t ticket, status int, retryAfter time.Duration) (eager b
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.seq++
-	if p.inFlight > 0 {
-		p.inFlight--
+	a := p.find(t.start)
+	if a == nil || a.end != 0 {
+		return false // not a ticket of this pacer in flight
 	}
+	a.end = p.seq
+	a.refused = status == http.StatusTooManyRequests
+	p.inFlight--
 	if p.changed != nil {
 		close(p.changed)
 		p.changed = nil
@@ -153,9 +164,9 @@ func (p *pacer) release(t ticket, status int, retryAfter time.Duration) (eager b
 		p.pause = p.pause[:0]
 		p.limBefore = p.lim
 	}
-	a := attempt{ticket: t, end: p.seq}
-	p.pause = appendBounded(p.pause, a, p.ceil)
-	p.refused = appendBounded(p.refused, a, 4*p.ceil)
+	if len(p.pause) < p.ceil {
+		p.pause = append(p.pause, t.start)
+	}
 	p.lim = max(1, min(p.limBefore, p.sustained()))
 
 	retryAfter = max(retryAfter, 0)
@@ -192,32 +203,62 @@ func (p *pacer) creep(now time.Time) {
 }
 
 // sustained returns the concurrency the server sustained by the account of
-// the current pause's 429s: for each, the attempts that were in flight
-// when it started and were not refused too (those still in flight count as
-// not refused); the most of those. An attempt the server took although it
-// was sent after every refused one is not seen, so the estimate is then
-// low by one until the limit creeps back. The caller holds p.mu.
+// the current pause's 429s: the most attempts in flight at one moment while
+// a refused attempt was, counting those that were not refused (an attempt
+// still in flight counts as not refused). The moments looked at are the
+// refused attempt's start and every start during its flight, so that
+// attempts the server took although they were sent after the refused one
+// count too. The caller holds p.mu.
 func (p *pacer) sustained() int {
 	best := 0
-	for _, k := range p.pause {
-		n := k.company
-		for _, j := range p.refused {
-			if j.start < k.start && j.end > k.start { // in flight when k started
-				n--
-			}
+	for _, start := range p.pause {
+		k, ok := p.index(start)
+		if !ok {
+			continue
 		}
-		best = max(best, n)
+		end := p.log[k].end
+		for i := k; i < len(p.log) && p.log[i].start < end; i++ {
+			at := p.log[i].start
+			n := 0
+			for _, j := range p.log[:i+1] {
+				if !j.refused && (j.end == 0 || j.end > at) {
+					n++
+				}
+			}
+			best = max(best, n)
+		}
 	}
 	return best
 }
 
-// appendBounded appends a to s, dropping the oldest entry when s already
-// holds limit of them.
-func appendBounded(s []attempt, a attempt, limit int) []attempt {
-	if len(s) >= limit {
-		s = append(s[:0], s[len(s)-limit+1:]...)
+// remember adds the attempt that starts at seq start to the log, first
+// dropping the oldest ended attempt when the log is full. The caller holds
+// p.mu.
+func (p *pacer) remember(start uint64) {
+	if len(p.log) >= logSize(p.ceil) {
+		for i, a := range p.log {
+			if a.end != 0 {
+				p.log = append(p.log[:i], p.log[i+1:]...)
+				break
+			}
+		}
 	}
-	return append(s, a)
+	p.log = append(p.log, attempt{start: start})
+}
+
+// index returns the position in the log of the attempt that started at seq
+// start, and false when the log no longer holds it. The caller holds p.mu.
+func (p *pacer) index(start uint64) (int, bool) {
+	return slices.BinarySearchFunc(p.log, start, func(a attempt, s uint64) int { return cmp.Compare(a.start, s) })
+}
+
+// find returns the attempt that started at seq start, or nil. The caller
+// holds p.mu.
+func (p *pacer) find(start uint64) *attempt {
+	if i, ok := p.index(start); ok {
+		return &p.log[i]
+	}
+	return nil
 }
 
 // retryAfterJitter returns a wait of at least d and at most d + d/5, picked

@@ -1,7 +1,6 @@
 package prefactor
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -161,20 +160,20 @@ func TestPacerLimitFallsToSustained(t *testing.T) {
 
 	// A burst of 16 against a server that takes 4: 12 are refused. The
 	// limit falls to 4 whichever answers come first and whichever 4 of the
-	// burst the server happened to take, short of the very last.
+	// burst the server happened to take: connections that were idle
+	// deliver later requests first.
 	for _, tc := range []struct {
 		name    string
 		taken   []int // indexes of the burst the server took
 		okFirst bool  // their answers arrive before the 429s
-		want    int   // the limit after the burst; 0 means 4
 	}{
 		{name: "429s first", taken: []int{0, 1, 2, 3}},
 		{name: "successes first", taken: []int{0, 1, 2, 3}, okFirst: true},
 		{name: "taken out of order", taken: []int{0, 2, 7, 11}},
 		{name: "taken out of order, successes first", taken: []int{1, 5, 6, 9}, okFirst: true},
-		// Taking the last of the burst, sent after every refused one, the
-		// server shows no more than 3 beside a refused one.
-		{name: "taken last", taken: []int{0, 2, 7, 15}, want: 3},
+		{name: "taken last", taken: []int{0, 2, 7, 15}},
+		{name: "taken newest", taken: []int{12, 13, 14, 15}},
+		{name: "taken newest, successes first", taken: []int{12, 13, 14, 15}, okFirst: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPacer(16, newFakeClock())
@@ -203,9 +202,8 @@ func TestPacerLimitFallsToSustained(t *testing.T) {
 			if !tc.okFirst {
 				answerOK()
 			}
-			want := cmp.Or(tc.want, 4)
-			if got := p.limit(); got != want {
-				t.Errorf("limit %d after the burst, want %d", got, want)
+			if got := p.limit(); got != 4 {
+				t.Errorf("limit %d after the burst, want 4", got)
 			}
 		})
 	}
@@ -218,6 +216,20 @@ func TestPacerLimitFallsToSustained(t *testing.T) {
 		}
 		if got := p.limit(); got != 4 {
 			t.Errorf("limit %d, want 4", got)
+		}
+	})
+
+	t.Run("a probe one over, places turning over meanwhile", func(t *testing.T) {
+		p := newPacer(5, newFakeClock())
+		tk := take(t, p, 5)
+		probe := tk[4]
+		for _, k := range tk[:3] { // three answers come back, three more go out
+			p.release(k, http.StatusOK, 0)
+			take(t, p, 1)
+		}
+		p.release(probe, tooMany, ra)
+		if got := p.limit(); got != 4 {
+			t.Errorf("limit %d, want 4: never more than 4 beside the probe", got)
 		}
 	})
 
@@ -244,6 +256,21 @@ func TestPacerLimitFallsToSustained(t *testing.T) {
 		}
 		if got := p.limit(); got != 8 || !mayStart(p) {
 			t.Errorf("limit %d (may start: %v), want 8 and no pause", got, mayStart(p))
+		}
+	})
+
+	t.Run("a ticket ends once", func(t *testing.T) {
+		p := newPacer(2, newFakeClock())
+		tk := take(t, p, 2)
+		p.release(tk[0], http.StatusOK, 0)
+		p.release(tk[0], tooMany, ra) // again: ignored
+		p.release(ticket{}, tooMany, ra)
+		if got := p.limit(); got != 2 || !mayStart(p) {
+			t.Fatalf("limit %d (may start: %v) after stray releases, want 2 and no pause", got, mayStart(p))
+		}
+		take(t, p, 1)
+		if mayStart(p) {
+			t.Error("a stray release freed a place")
 		}
 	})
 
