@@ -135,6 +135,9 @@ const Token = "pf_test_prefactortest_token"
 // SetLatency slows every answer; Requests tells what the server received,
 // SetClock sets the time it stamps on tokens. A Server is safe for
 // concurrent use.
+//
+// SetConcurrencyLimit makes it play a rate-limited service, which answers
+// 429 with Retry-After to requests over a number in flight.
 type Server struct {
 	ts    *httptest.Server
 	mux   *http.ServeMux
@@ -151,6 +154,7 @@ type Server struct {
 	rand        *rand.Rand             // IDs and token values of created tokens
 	keys        map[string]keyedAnswer // idempotency key → first answer
 	deployments map[string]string      // deploymentKey → agent deployment ID
+	limit       concurrencyLimit       // SetConcurrencyLimit; see limit.go
 	// validationErrors makes create refusals use the validation_errors
 	// form; see SetValidationErrors.
 	validationErrors bool
@@ -373,8 +377,9 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// serve is the server's handler: record, wait, then fail on purpose or
-// authenticate and route (or both, for a Fault with AfterHandling).
+// serve is the server's handler: record, turn away what is over the
+// concurrency limit, wait, then fail on purpose or authenticate and route
+// (or both, for a Fault with AfterHandling).
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRecordedBody))
 	if len(body) == 0 {
@@ -393,8 +398,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, rec)
 	latency := s.latency
-	fault, failing := s.takeFault()
+	fault, admitted := s.enter() // SetConcurrencyLimit's 429, if not admitted
+	failing := !admitted
+	if admitted {
+		fault, failing = s.takeFault()
+	}
 	s.mu.Unlock()
+	if admitted {
+		var leave func()
+		w, leave = s.holdSlot(w)
+		defer leave()
+	}
 
 	if !s.wait(r, latency) {
 		writeReply(w, errorReply(http.StatusServiceUnavailable, prefactor.CodeUnexpected, "fake server is shutting down", nil))
