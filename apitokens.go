@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/google/go-querystring/query"
@@ -184,8 +183,8 @@ func listOptions(opts *ListAPITokensOptions, reqOpts []RequestOption) (ListAPITo
 }
 
 // list sends a list request with query q: validated options, or their
-// url.Values. throttled, when not nil, counts the 429s it receives.
-func (s *APITokensService) list(ctx context.Context, q any, throttled *atomic.Int64, into **http.Response) (*Page[*APIToken], error) {
+// url.Values. pace, when not nil, is the parallel walk's pacer.
+func (s *APITokensService) list(ctx context.Context, q any, pace *pacer, into **http.Response) (*Page[*APIToken], error) {
 	var resp listAPITokensResponse
 	err := s.client.do(ctx, &apiRequest{
 		op:           opListAPITokens,
@@ -193,7 +192,7 @@ func (s *APITokensService) list(ctx context.Context, q any, throttled *atomic.In
 		path:         apiTokensPath,
 		query:        q,
 		idempotent:   true,
-		throttled:    throttled,
+		pace:         pace,
 		responseInto: into,
 	}, &resp)
 	if err != nil {
@@ -240,7 +239,7 @@ func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, 
 			yield(nil, invalidArgument(opListAPITokens, err))
 			return
 		}
-		pages := allPages(ctx, opListAPITokens, o.Offset, cfg.concurrency, cfg.responseInto, func(ctx context.Context, offset int, first bool, throttled *atomic.Int64) (*Page[*APIToken], *http.Response, error) {
+		pages := allPages(ctx, opListAPITokens, o.Offset, cfg.concurrency, cfg.responseInto, func(ctx context.Context, offset int, first bool, pace *pacer) (*Page[*APIToken], *http.Response, error) {
 			var q any = base
 			if first {
 				page := o
@@ -252,7 +251,7 @@ func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, 
 				q = v
 			}
 			var resp *http.Response
-			page, err := s.list(ctx, q, throttled, &resp)
+			page, err := s.list(ctx, q, pace, &resp)
 			return page, resp, err
 		})
 		pages(yield)

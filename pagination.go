@@ -6,7 +6,6 @@ import (
 	"iter"
 	"net/http"
 	"sync"
-	"sync/atomic"
 )
 
 // Page is one page of a list.
@@ -62,10 +61,10 @@ type Sorting struct {
 }
 
 // fetchPage fetches the page that starts at offset. first is true for the
-// first request of a walk; throttled, when not nil, counts the 429 answers
-// the request receives. It returns the last HTTP response it received, if
-// any, with the page or the error.
-type fetchPage[T any] func(ctx context.Context, offset int, first bool, throttled *atomic.Int64) (*Page[T], *http.Response, error)
+// first request of a walk; pace, when not nil, is the parallel walk's
+// pacer, which every attempt of the request goes through. It returns the
+// last HTTP response it received, if any, with the page or the error.
+type fetchPage[T any] func(ctx context.Context, offset int, first bool, pace *pacer) (*Page[T], *http.Response, error)
 
 // pageWalk is one range over a list: what every page of it shares.
 type pageWalk[T any] struct {
@@ -224,8 +223,9 @@ func (p pagePlan) expectNext(page interface{ NextOffset() (int, bool) }, offset 
 }
 
 // ahead fetches the pages of plan from offset on, with up to n requests in
-// flight (fewer after a 429) and at most 2n pages fetched ahead of the one
-// being yielded, which bounds memory, and yields their items in order,
+// flight (fewer after a 429: the walk's pacer sets the pace of every
+// attempt, see pacer) and at most 2n pages fetched ahead of the one being
+// yielded, which bounds memory, and yields their items in order,
 // after those of first, the page before them (received as firstResp). It
 // starts the requests before yielding first, so the consumer's work
 // overlaps them. A request starts as soon as any other finishes, so a slow
@@ -250,27 +250,25 @@ func (w *pageWalk[T]) ahead(ctx context.Context, plan pagePlan, first *Page[T], 
 	results := make(chan result, n)
 	ready := make([]*result, window) // finished, not yet yielded; by seq % window
 
-	thr := new(atomic.Int64) // 429s the walk's requests received
+	pace := newPacer(n, nil)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait() // runs after cancel
 	defer cancel()
 
 	var (
-		limit     = n     // requests allowed in flight
-		inFlight  = 0     // requests started and not received
-		started   = 0     // seq of the next request
-		yielded   = 0     // seq of the next page to yield
-		failed    = false // a request failed: start no more
-		throttled int64   // 429s seen so far
+		inFlight = 0     // requests started and not received
+		started  = 0     // seq of the next request
+		yielded  = 0     // seq of the next page to yield
+		failed   = false // a request failed: start no more
 	)
 	start := func() {
-		for inFlight < limit && started-yielded < window && offset >= 0 && !failed {
+		for inFlight < pace.limit() && started-yielded < window && offset >= 0 && !failed {
 			r := result{seq: started, offset: offset}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.page, r.resp, r.err = w.fetch(ctx, r.offset, false, thr)
+				r.page, r.resp, r.err = w.fetch(ctx, r.offset, false, pace)
 				results <- r
 			}()
 			inFlight++
@@ -282,9 +280,6 @@ func (w *pageWalk[T]) ahead(ctx context.Context, plan pagePlan, first *Page[T], 
 		r := <-results
 		inFlight--
 		failed = failed || r.err != nil
-		if t := thr.Load(); t != throttled {
-			throttled, limit = t, max(limit/2, 1)
-		}
 		ready[r.seq%window] = &r
 	}
 

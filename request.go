@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/go-querystring/query"
@@ -25,10 +24,12 @@ import (
 //  2. It hands the request to go-retryablehttp with one call's hooks, which
 //     go-retryablehttp calls in this order for each attempt:
 //
-//	RequestLogHook  call.sending  counts and logs the attempt
+//	RequestLogHook  call.before   counts the attempt, waits for a place in
+//	                              a parallel walk (pacer.go), logs it
 //	                              (the request goes out through Client.hc)
-//	CheckRetry      call.check    reads the body (bounded), decodes a 2xx into
-//	                              the result or makes the *APIError, and asks
+//	CheckRetry      call.check    gives the walk its place back, reads the
+//	                              body (bounded), decodes a 2xx into the
+//	                              result or makes the *APIError, and asks
 //	                              retryDecision (retry.go) what to do
 //	Backoff         call.backoff  only when retrying: the wait check chose
 //	ErrorHandler    call.giveUp   when it stops on a failure: the last error
@@ -53,9 +54,9 @@ type apiRequest struct {
 	// idempotent marks a request that is safe to send twice: a GET, or a
 	// mutation that carries an idempotency key. Only those are retried.
 	idempotent bool
-	// throttled, when set, counts the 429 answers the request receives (a
-	// parallel walk reads it to slow down).
-	throttled *atomic.Int64
+	// pace, when set, is the pacer of the parallel walk the request
+	// belongs to: each attempt waits for a place from it.
+	pace *pacer
 	// responseInto, when set, receives the last response (WithResponseInto).
 	responseInto **http.Response
 }
@@ -108,15 +109,18 @@ func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
 
 	k := &call{c: c, r: r, out: out}
 	rc := &retryablehttp.Client{
-		HTTPClient:     c.hc,
-		Logger:         nil, // go-retryablehttp's own logger prints URLs to stderr; ours is slog
-		RetryWaitMin:   c.retryWaitMin,
-		RetryWaitMax:   c.retryWaitMax,
+		HTTPClient: c.hc,
+		Logger:     nil, // go-retryablehttp's own logger prints URLs to stderr; ours is slog
+		// check keeps the retry budget; this is only the hard cap, which
+		// leaves room for the 429s a parallel walk's eagerness caused.
 		RetryMax:       c.maxRetries,
-		RequestLogHook: k.sending,
+		RequestLogHook: k.before,
 		CheckRetry:     k.check,
 		Backoff:        k.backoff,
 		ErrorHandler:   k.giveUp,
+	}
+	if r.pace != nil && c.maxRetries > 0 {
+		rc.RetryMax += maxConcurrency
 	}
 	resp, err := rc.Do(req)
 	if resp != nil {
@@ -175,12 +179,27 @@ type call struct {
 	// before check shortened it into err.
 	transportErr error
 	wait         time.Duration // the wait check chose before the next attempt
+
+	ticket ticket // the attempt's place in r.pace, while held
+	held   bool
+	// free counts the attempts that got a 429 only because the parallel
+	// walk sent too many at once; they do not use up the call's retries.
+	free int
 }
 
-// sending is the RequestLogHook: it runs before each attempt (retry counts
-// from 0) and logs it. Headers are never logged.
-func (k *call) sending(_ retryablehttp.Logger, req *http.Request, retry int) {
+// before is the RequestLogHook: it runs before each attempt (retry counts
+// from 0). In a parallel walk it waits until the walk's pacer gives the
+// attempt a place: go-retryablehttp calls no other hook before the first
+// attempt, and the wait must come before the per-attempt timeout starts.
+// If ctx ends first, nothing is held and the attempt fails at once. It
+// logs the attempt; headers are never logged.
+func (k *call) before(_ retryablehttp.Logger, req *http.Request, retry int) {
 	k.attempts = retry + 1
+	if p := k.r.pace; p != nil {
+		if t, err := p.acquire(req.Context()); err == nil {
+			k.ticket, k.held = t, true
+		}
+	}
 	log := k.c.logger
 	if !log.Enabled(req.Context(), slog.LevelDebug) {
 		return // spare building the attributes
@@ -205,22 +224,26 @@ func (k *call) check(ctx context.Context, resp *http.Response, err error) (bool,
 		err = &url.Error{Op: ue.Op, URL: shorten(ue.URL, maxShown, k.c.token.Reveal()), Err: ue.Err}
 	}
 	k.err = err
+	status := 0
 	if resp != nil {
-		k.resp = resp
+		k.resp, status = resp, resp.StatusCode
 	}
-	if resp != nil && resp.StatusCode == http.StatusTooManyRequests && k.r.throttled != nil {
-		k.r.throttled.Add(1)
-	}
+	throttledByWalk := k.releasePlace(status, resp)
+
 	d := k.c.retryDecision(ctx, k.r.idempotent, k.attempts-1, resp, err)
+	if throttledByWalk {
+		k.free++
+		d.wait = 0 // the walk's pause is the wait
+		d.reason += "; the walk sent too many at once"
+	}
+	if d.retry && k.attempts-k.free > k.c.maxRetries {
+		d.retry, d.reason = false, d.reason+"; retries used up"
+	}
 	k.wait = d.wait
 	if log := k.c.logger; err != nil && log.Enabled(ctx, slog.LevelDebug) {
-		willRetry, reason := d.retry, d.reason
-		if willRetry && k.attempts > k.c.maxRetries {
-			willRetry, reason = false, reason+"; retries used up" // go-retryablehttp stops here
-		}
 		log.DebugContext(ctx, "prefactor: retry decision",
-			slog.Bool("retry", willRetry),
-			slog.String("reason", shorten(reason, 4*maxShown, k.c.token.Reveal())),
+			slog.Bool("retry", d.retry),
+			slog.String("reason", shorten(d.reason, 4*maxShown, k.c.token.Reveal())),
 			slog.Int("attempt", k.attempts))
 	}
 	switch {
@@ -230,6 +253,22 @@ func (k *call) check(ctx context.Context, resp *http.Response, err error) (bool,
 		return false, ctx.Err()
 	}
 	return false, err
+}
+
+// releasePlace gives the attempt's place back to the walk's pacer, if it
+// holds one, with the attempt's status (0 for none) and, for a 429, the
+// wait the server asked for (the backoff when it named none). It reports
+// a 429 that came only because the walk had other attempts in flight.
+func (k *call) releasePlace(status int, resp *http.Response) bool {
+	if !k.held {
+		return false
+	}
+	k.held = false
+	wait, ok := retryAfter(resp)
+	if !ok && status == http.StatusTooManyRequests {
+		wait = k.c.backoff(k.attempts-1, nil)
+	}
+	return k.r.pace.release(k.ticket, status, wait) && status == http.StatusTooManyRequests
 }
 
 // read reads resp's body: a 2xx into k.out, anything else into the

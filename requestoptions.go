@@ -51,10 +51,14 @@ const maxConcurrency = 16
 // The first page is fetched alone; its pagination (page_offset, page_size,
 // item_count) gives the offsets of the others, which are then fetched with
 // up to n requests in flight and at most 2n pages ahead of the one being
-// yielded, so memory stays bounded however long the list. Whenever the
-// server has answered 429 Too Many Requests since the last page arrived,
-// the walk halves the number of requests it keeps in flight (down to one;
-// the throttled request itself is retried as usual). When a page's
+// yielded, so memory stays bounded however long the list. The walk, not
+// each request, owns the rate: after a 429 Too Many Requests no attempt of
+// the walk starts until the Retry-After has passed (plus up to a fifth, at
+// random); the walk then keeps in flight only as many requests as the
+// server was seen to accept at once, and adds one back after each quiet
+// period of four times the Retry-After. A 429 that came because the walk
+// had other requests in flight does not use up the page's retries (see
+// WithMaxRetries). When a page's
 // next_page_offset disagrees with the computed offsets, or a page is empty,
 // the walk drops the pages fetched ahead and follows next_page_offset one
 // page at a time from there. When the caller stops ranging, an error occurs
