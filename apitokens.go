@@ -10,23 +10,52 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/google/go-querystring/query"
 )
 
 // APITokensService lists, creates and manages the account's API tokens: the
-// /api/v1/api_token endpoints. Get it from Client.APITokens.
+// /api/v1/api_token endpoints. Get it from [Client].APITokens. These rules
+// hold for all its methods.
+//
+// # Lifecycle
 //
 // The service moves a token through its states as follows, and refuses any
-// other move with an *APIError whose Code is CodeInvalidAction (the SDK does
-// not check states itself):
+// other move with an *APIError whose Code is [CodeInvalidAction] (the SDK
+// does not check states itself; [APIToken.AvailableActions], when the
+// server sends it, says which moves a token allows):
 //
 //	method    from                 to
 //	Suspend   active               suspended
 //	Activate  suspended            active
 //	Revoke    active or suspended  revoked (final)
 //	Delete    revoked              gone
+//
+// # IDs
+//
+// An empty or blank id, or "." or "..", gives an error matching
+// [ErrInvalidArgument] and nothing is sent. Any other id is escaped as one
+// path segment, so "/", "?", "#" and "%" in it never name another path.
+//
+// # Idempotency and retries
+//
+// Every call that changes something (Create, Suspend, Activate, Revoke,
+// Delete) carries an idempotency key in its JSON body: the caller's, given
+// with [WithIdempotencyKey], or a random one. Every attempt repeats it, so
+// the server acts once, and the calls are retried like GETs: on transport
+// errors, bodies cut short, 429 and 5xx but 501 (see the README's retry
+// policy).
+//
+// # Errors
+//
+// Options out of range give an error matching [ErrInvalidArgument] before
+// anything is sent. An HTTP error status gives an *APIError (errors.As),
+// also when retries are used up; [ErrNotFound] and [ErrRateLimited] match
+// the common ones. A transport failure or a malformed body gives an error
+// that names the operation; a cancelled ctx gives an error matching
+// ctx.Err(). No error holds the bearer token.
 type APITokensService struct {
 	client *Client
 }
@@ -74,15 +103,20 @@ func (o *ListAPITokensOptions) validate() error {
 	case o.Offset < 0:
 		return fmt.Errorf("offset %d is negative", o.Offset)
 	}
-	if err := checkKeyLength(o.IdempotencyKey); err != nil {
+	if err := checkKey(o.IdempotencyKey); err != nil {
 		return err
 	}
 	return o.Sort.validate()
 }
 
-// checkKeyLength reports an idempotency key over the API's limit of 64
-// characters (not bytes).
-func checkKeyLength(key string) error {
+// checkKey reports an idempotency key the API could not take as sent: over
+// its limit of 64 characters (not bytes), or not valid UTF-8, which JSON
+// would rewrite (each bad byte becomes U+FFFD), so that two different keys
+// would reach the server as one.
+func checkKey(key string) error {
+	if !utf8.ValidString(key) {
+		return errors.New("idempotency key is not valid UTF-8")
+	}
 	if n := utf8.RuneCountInString(key); n > maxIdempotencyKeyLen {
 		return fmt.Errorf("idempotency key is %d characters long; the limit is %d", n, maxIdempotencyKeyLen)
 	}
@@ -91,15 +125,15 @@ func checkKeyLength(key string) error {
 
 // listAPITokensResponse is the body of a successful list call.
 type listAPITokensResponse struct {
-	Status     string       `json:"status"`
-	Summaries  *[]*APIToken `json:"summaries"`
-	Pagination *Pagination  `json:"pagination"`
-	Sorting    *Sorting     `json:"sorting"`
+	Status     string      `json:"status"`
+	Summaries  *tokenList  `json:"summaries"`
+	Pagination *Pagination `json:"pagination"`
+	Sorting    *Sorting    `json:"sorting"`
 }
 
 func (r *listAPITokensResponse) check() error {
-	if r.Status != "success" {
-		return fmt.Errorf("status %q, want \"success\"", r.Status)
+	if err := checkStatus(r.Status); err != nil {
+		return err
 	}
 	if r.Summaries == nil {
 		return errors.New("no summaries in the response")
@@ -118,37 +152,54 @@ const opListAPITokens = "list API tokens"
 
 // List returns one page of API tokens: GET /api/v1/api_token.
 //
-// opts may be nil. Options out of range (see ListAPITokensOptions) give an
-// error matching ErrInvalidArgument and nothing is sent. An HTTP error
-// status gives an *APIError (errors.As), also when retries are used up; a
-// transport failure or a malformed body gives an error that names the
-// operation; a cancelled ctx gives an error matching ctx.Err().
-func (s *APITokensService) List(ctx context.Context, opts *ListAPITokensOptions) (*Page[*APIToken], error) {
+// opts may be nil. Options out of range (see [ListAPITokensOptions]) give an
+// error matching [ErrInvalidArgument] and nothing is sent. The other errors
+// are described on [APITokensService].
+func (s *APITokensService) List(ctx context.Context, opts *ListAPITokensOptions, reqOpts ...RequestOption) (*Page[*APIToken], error) {
+	o, cfg, err := listOptions(opts, reqOpts)
+	if err != nil {
+		return nil, invalidArgument(opListAPITokens, err)
+	}
+	return s.list(ctx, &o, nil, cfg.responseInto)
+}
+
+// listOptions copies opts (nil: the zero options), applies reqOpts and
+// checks the result.
+func listOptions(opts *ListAPITokensOptions, reqOpts []RequestOption) (ListAPITokensOptions, requestConfig, error) {
 	var o ListAPITokensOptions
 	if opts != nil {
 		o = *opts
 	}
-	if err := o.validate(); err != nil {
-		return nil, invalidArgument(opListAPITokens, err)
+	cfg, err := newRequestConfig(reqOpts)
+	if err != nil {
+		return o, cfg, err
 	}
-	return s.list(ctx, &o)
+	if cfg.idempotencyKeySet {
+		if o.IdempotencyKey != "" && o.IdempotencyKey != cfg.idempotencyKey {
+			return o, cfg, errors.New("two different idempotency keys: ListAPITokensOptions.IdempotencyKey and WithIdempotencyKey")
+		}
+		o.IdempotencyKey = cfg.idempotencyKey
+	}
+	return o, cfg, o.validate()
 }
 
 // list sends a list request with query q: validated options, or their
-// url.Values.
-func (s *APITokensService) list(ctx context.Context, q any) (*Page[*APIToken], error) {
+// url.Values. throttled, when not nil, counts the 429s it receives.
+func (s *APITokensService) list(ctx context.Context, q any, throttled *atomic.Int64, into **http.Response) (*Page[*APIToken], error) {
 	var resp listAPITokensResponse
 	err := s.client.do(ctx, &apiRequest{
-		op:         opListAPITokens,
-		method:     http.MethodGet,
-		path:       "api/v1/api_token",
-		query:      q,
-		idempotent: true,
+		op:           opListAPITokens,
+		method:       http.MethodGet,
+		path:         apiTokensPath,
+		query:        q,
+		idempotent:   true,
+		throttled:    throttled,
+		responseInto: into,
 	}, &resp)
 	if err != nil {
 		return nil, err
 	}
-	return &Page[*APIToken]{Items: *resp.Summaries, Pagination: resp.Pagination, Sorting: resp.Sorting}, nil
+	return &Page[*APIToken]{Items: []*APIToken(*resp.Summaries), Pagination: resp.Pagination, Sorting: resp.Sorting}, nil
 }
 
 // All returns every API token, page after page, for use in a for-range loop:
@@ -164,23 +215,19 @@ func (s *APITokensService) list(ctx context.Context, q any) (*Page[*APIToken], e
 // the last page. It yields tokens in server order, exactly as the pages list
 // them: a token that appears on two pages (the list changed while paging) is
 // yielded twice, so deduplicate by ID if that matters. On the first error (the
-// same kinds as List, plus ErrPaginationStalled when the server's next
-// offset does not advance) it yields (nil, err) once and stops. Breaking out
-// of the loop sends no further request. opts is copied, never modified;
-// each range over the result starts again from the first page. The
-// idempotency key, if any, goes with the first page only.
+// same kinds as List, plus [ErrPaginationStalled] when the server's pages
+// stop making progress) it yields (nil, err) once and stops. Breaking out of
+// the loop sends no further request. opts is copied, never modified; each
+// range over the result starts again from the first page. The idempotency
+// key, if any, goes with the first page only.
 //
-// iterOpts tune the walk: Concurrency(n) fetches up to n pages at once,
-// still yielding in order and each token once. By default pages are fetched
-// one after another.
-func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, iterOpts ...IterOption) iter.Seq2[*APIToken, error] {
-	var o ListAPITokensOptions
-	if opts != nil {
-		o = *opts
-	}
-	cfg := newIterConfig(iterOpts)
+// [WithConcurrency](n) fetches up to n pages at once, still yielding in
+// order and each token once. By default pages are fetched one after
+// another.
+func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, reqOpts ...RequestOption) iter.Seq2[*APIToken, error] {
+	o, cfg, err := listOptions(opts, reqOpts)
 	return func(yield func(*APIToken, error) bool) {
-		if err := o.validate(); err != nil {
+		if err != nil {
 			yield(nil, invalidArgument(opListAPITokens, err))
 			return
 		}
@@ -193,17 +240,20 @@ func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, 
 			yield(nil, invalidArgument(opListAPITokens, err))
 			return
 		}
-		pages := allPages(ctx, opListAPITokens, o.Offset, cfg, func(ctx context.Context, offset int, first bool) (*Page[*APIToken], error) {
+		pages := allPages(ctx, opListAPITokens, o.Offset, cfg.concurrency, cfg.responseInto, func(ctx context.Context, offset int, first bool, throttled *atomic.Int64) (*Page[*APIToken], *http.Response, error) {
+			var q any = base
 			if first {
 				page := o
 				page.Offset = offset
-				return s.list(ctx, &page)
+				q = &page
+			} else if offset != 0 {
+				v := maps.Clone(base)
+				v.Set(offsetParam, strconv.Itoa(offset))
+				q = v
 			}
-			q := maps.Clone(base)
-			if offset != 0 {
-				q.Set(offsetParam, strconv.Itoa(offset))
-			}
-			return s.list(ctx, q)
+			var resp *http.Response
+			page, err := s.list(ctx, q, throttled, &resp)
+			return page, resp, err
 		})
 		pages(yield)
 	}

@@ -94,14 +94,10 @@ func newCreateAPITokenBody(r *CreateAPITokenRequest, key string) *createAPIToken
 	return b
 }
 
-// idempotencyKeyBody is the JSON body of suspend, activate and revoke.
+// idempotencyKeyBody is the JSON body of suspend, activate, revoke and
+// delete.
 type idempotencyKeyBody struct {
 	IdempotencyKey string `json:"idempotency_key"`
-}
-
-// idempotencyKeyQuery is the query of a delete call, which has no body.
-type idempotencyKeyQuery struct {
-	IdempotencyKey string `url:"idempotency_key"`
 }
 
 // apiTokenResponse is the body of a successful get, suspend, activate or
@@ -112,8 +108,8 @@ type apiTokenResponse struct {
 }
 
 func (r *apiTokenResponse) check() error {
-	if r.Status != "success" {
-		return fmt.Errorf("status %q, want \"success\"", r.Status)
+	if err := checkStatus(r.Status); err != nil {
+		return err
 	}
 	if r.Details == nil {
 		return errors.New("no details in the response")
@@ -158,22 +154,20 @@ func tokenPath(id, action string) (string, error) {
 
 // Get returns one API token: GET /api/v1/api_token/{id}.
 //
-// An empty or blank id, or "." or "..", gives an error matching
-// ErrInvalidArgument and nothing is sent; any other id is path-escaped, so
-// it never names another path. An unknown id gives an *APIError matching
-// ErrNotFound. Other failures are reported as by List; like List, Get is
-// retried on transport errors, 429 and 5xx.
-func (s *APITokensService) Get(ctx context.Context, id string) (*APIToken, error) {
-	p, err := tokenPath(id, "")
+// The id is checked and escaped as [APITokensService] describes; an unknown
+// id gives an *APIError matching [ErrNotFound].
+func (s *APITokensService) Get(ctx context.Context, id string, opts ...RequestOption) (*APIToken, error) {
+	p, cfg, err := tokenCall(id, "", opts)
 	if err != nil {
 		return nil, invalidArgument(opGetAPIToken, err)
 	}
 	var resp apiTokenResponse
 	err = s.client.do(ctx, &apiRequest{
-		op:         opGetAPIToken,
-		method:     http.MethodGet,
-		path:       p,
-		idempotent: true,
+		op:           opGetAPIToken,
+		method:       http.MethodGet,
+		path:         p,
+		idempotent:   true,
+		responseInto: cfg.responseInto,
 	}, &resp)
 	if err != nil {
 		return nil, err
@@ -185,23 +179,17 @@ func (s *APITokensService) Get(ctx context.Context, id string) (*APIToken, error
 // {"details": {"token_scope": …, "account_id", "agent_id", "environment_id",
 // "expires_at"}, "idempotency_key": …}, empty optional fields left out.
 //
-// The result holds the token's summary and its value, a Secret: the API
+// The result holds the token's summary and its value, a [Secret]: the API
 // shows the value in this response only, so keep it now. Store it with
 // Token.Reveal(); printing or logging the result shows it redacted.
 //
 // req is checked first: a nil req, an empty TokenScope, or an
 // agent_deployment scope without AgentID and EnvironmentID gives an error
-// matching ErrInvalidArgument and nothing is sent, as does a bad
-// WithIdempotencyKey. A response without the token's details or value is a
-// decoding error naming the operation.
-//
-// The call carries an idempotency key, the same on every attempt, so it is
-// retried like a GET and a retried create never makes two tokens. Sending a
-// key again (WithIdempotencyKey) with the same request returns the first
-// result; with a different request, an *APIError with Code
-// CodeIdempotencyKeyAlreadyUsed. The server's refusals (an unknown agent,
-// an expiry in the past) are *APIErrors, typically CodeInvalidValue or
-// CodeRequiredValue.
+// matching [ErrInvalidArgument] and nothing is sent. A response without the
+// token's details or value is a decoding error naming the operation. The
+// server's refusals (an unknown agent, an expiry in the past) are
+// *APIErrors, typically [CodeInvalidValue], [CodeRequiredValue] or
+// [CodeValidationErrors].
 func (s *APITokensService) Create(ctx context.Context, req *CreateAPITokenRequest, opts ...RequestOption) (*CreatedAPIToken, error) {
 	if err := req.validate(); err != nil {
 		return nil, invalidArgument(opCreateAPIToken, err)
@@ -212,11 +200,12 @@ func (s *APITokensService) Create(ctx context.Context, req *CreateAPITokenReques
 	}
 	var resp createAPITokenResponse
 	err = s.client.do(ctx, &apiRequest{
-		op:         opCreateAPIToken,
-		method:     http.MethodPost,
-		path:       apiTokensPath,
-		body:       newCreateAPITokenBody(req, cfg.idempotencyKey),
-		idempotent: true,
+		op:           opCreateAPIToken,
+		method:       http.MethodPost,
+		path:         apiTokensPath,
+		body:         newCreateAPITokenBody(req, cfg.mutationKey()),
+		idempotent:   true,
+		responseInto: cfg.responseInto,
 	}, &resp)
 	if err != nil {
 		return nil, err
@@ -225,100 +214,72 @@ func (s *APITokensService) Create(ctx context.Context, req *CreateAPITokenReques
 }
 
 // Suspend stops an active token from authenticating until Activate:
-// POST /api/v1/api_token/{id}/suspend with the JSON body
-// {"idempotency_key": …}. It returns the token as the server left it.
-//
-// The service suspends only an active token; for a suspended or revoked one
-// it returns an *APIError with Code CodeInvalidAction.
-//
-// The id is checked and escaped as for Get, the key as for Create
-// (see WithIdempotencyKey); every attempt carries the same key, so the call
-// is retried like a GET. An unknown id gives an *APIError matching
-// ErrNotFound.
+// POST /api/v1/api_token/{id}/suspend. It returns the token as the server
+// left it.
 func (s *APITokensService) Suspend(ctx context.Context, id string, opts ...RequestOption) (*APIToken, error) {
 	return s.transition(ctx, opSuspendAPIToken, id, "suspend", opts)
 }
 
 // Activate lets a suspended token authenticate again:
-// POST /api/v1/api_token/{id}/activate with the JSON body
-// {"idempotency_key": …}. It returns the token as the server left it.
-//
-// The service activates only a suspended token; for an active or revoked one
-// it returns an *APIError with Code CodeInvalidAction. Revocation is final.
-//
-// The id is checked and escaped as for Get, the key as for Create
-// (see WithIdempotencyKey); every attempt carries the same key, so the call
-// is retried like a GET. An unknown id gives an *APIError matching
-// ErrNotFound.
+// POST /api/v1/api_token/{id}/activate. It returns the token as the server
+// left it.
 func (s *APITokensService) Activate(ctx context.Context, id string, opts ...RequestOption) (*APIToken, error) {
 	return s.transition(ctx, opActivateAPIToken, id, "activate", opts)
 }
 
-// Revoke ends a token for good: POST /api/v1/api_token/{id}/revoke with the
-// JSON body {"idempotency_key": …}. It returns the token as the server left
-// it. A revoked token never authenticates again and can only be deleted.
-//
-// The service revokes an active or suspended token; for one already revoked
-// it returns an *APIError with Code CodeInvalidAction.
-//
-// The id is checked and escaped as for Get, the key as for Create
-// (see WithIdempotencyKey); every attempt carries the same key, so the call
-// is retried like a GET. An unknown id gives an *APIError matching
-// ErrNotFound.
+// Revoke ends a token for good: POST /api/v1/api_token/{id}/revoke. It
+// returns the token as the server left it; a revoked token never
+// authenticates again and can only be deleted.
 func (s *APITokensService) Revoke(ctx context.Context, id string, opts ...RequestOption) (*APIToken, error) {
 	return s.transition(ctx, opRevokeAPIToken, id, "revoke", opts)
 }
 
-// Delete removes a token: DELETE /api/v1/api_token/{id}?idempotency_key=….
-// The key goes in the query, as on the list call, because a DELETE has no
-// body. Any 2xx status is success, whatever the body.
-//
-// The service deletes only a revoked token; for an active or suspended one
-// it returns an *APIError with Code CodeInvalidAction: Revoke it first.
-//
-// The id is checked and escaped as for Get, the key as for Create
-// (see WithIdempotencyKey); every attempt carries the same key, so the call
-// is retried like a GET. An unknown id gives an *APIError matching
-// ErrNotFound.
+// Delete removes a revoked token: DELETE /api/v1/api_token/{id}. Any 2xx
+// status is success, whatever the body.
 func (s *APITokensService) Delete(ctx context.Context, id string, opts ...RequestOption) error {
-	p, err := tokenPath(id, "")
-	if err != nil {
-		return invalidArgument(opDeleteAPIToken, err)
-	}
-	cfg, err := newRequestConfig(opts)
+	p, cfg, err := tokenCall(id, "", opts)
 	if err != nil {
 		return invalidArgument(opDeleteAPIToken, err)
 	}
 	return s.client.do(ctx, &apiRequest{
-		op:         opDeleteAPIToken,
-		method:     http.MethodDelete,
-		path:       p,
-		query:      &idempotencyKeyQuery{IdempotencyKey: cfg.idempotencyKey},
-		idempotent: true,
+		op:           opDeleteAPIToken,
+		method:       http.MethodDelete,
+		path:         p,
+		body:         &idempotencyKeyBody{IdempotencyKey: cfg.mutationKey()},
+		idempotent:   true,
+		responseInto: cfg.responseInto,
 	}, nil)
 }
 
 // transition sends POST /api/v1/api_token/{id}/{action} with an idempotency
 // key and returns the token the server sends back.
 func (s *APITokensService) transition(ctx context.Context, op, id, action string, opts []RequestOption) (*APIToken, error) {
-	p, err := tokenPath(id, action)
-	if err != nil {
-		return nil, invalidArgument(op, err)
-	}
-	cfg, err := newRequestConfig(opts)
+	p, cfg, err := tokenCall(id, action, opts)
 	if err != nil {
 		return nil, invalidArgument(op, err)
 	}
 	var resp apiTokenResponse
 	err = s.client.do(ctx, &apiRequest{
-		op:         op,
-		method:     http.MethodPost,
-		path:       p,
-		body:       &idempotencyKeyBody{IdempotencyKey: cfg.idempotencyKey},
-		idempotent: true,
+		op:           op,
+		method:       http.MethodPost,
+		path:         p,
+		body:         &idempotencyKeyBody{IdempotencyKey: cfg.mutationKey()},
+		idempotent:   true,
+		responseInto: cfg.responseInto,
 	}, &resp)
 	if err != nil {
 		return nil, err
 	}
 	return resp.Details, nil
+}
+
+// tokenCall checks what a call on one token was given: its path, and its
+// options.
+func tokenCall(id, action string, opts []RequestOption) (string, requestConfig, error) {
+	p, err := tokenPath(id, action)
+	if err != nil {
+		return "", requestConfig{}, err
+	}
+	cfg, err := newRequestConfig(opts)
+	return p, cfg, err
 }

@@ -229,13 +229,13 @@ func TestListErrors(t *testing.T) {
 			&APIError{StatusCode: 404, Code: CodeNotFound, Message: "m"}, []string{"404 not_found: m"}},
 		{"no content", 204, "", nil, []string{"decoding response: empty body (status 204)"}},
 		{"empty error body", 403, "", &APIError{StatusCode: 403}, []string{"403 Forbidden"}},
-		{"malformed JSON", 200, `{"status":"success","summaries":[`, nil, []string{"prefactor: list API tokens: decoding response", "unexpected EOF"}},
+		{"malformed JSON", 200, `{"status":"success","summaries":[}`, nil, []string{"prefactor: list API tokens: decoding response", "invalid character"}},
 		{"not JSON", 200, `<html>hello</html>`, nil, []string{"decoding response", "invalid character"}},
 		{"empty body", 200, ``, nil, []string{"decoding response: empty body"}},
 		{"array body", 200, `[1,2]`, nil, []string{"decoding response", "cannot unmarshal array"}},
-		{"wrong summaries type", 200, `{"status":"success","summaries":{"id":"x"}}`, nil, []string{"decoding response", "cannot unmarshal object"}},
+		{"wrong summaries type", 200, `{"status":"success","summaries":{"id":"x"}}`, nil, []string{"decoding response", "cannot unmarshal non-array"}},
 		{"summaries missing", 200, `{"status":"success"}`, nil, []string{"no summaries"}},
-		{"status error on 200", 200, `{"status":"error","code":"unexpected","message":"m"}`, nil, []string{`status "error", want "success"`}},
+		{"status error on 200", 200, `{"status":"error","code":"unexpected","message":"m"}`, nil, []string{`status "error" in a success response, want "success"`}},
 		{"bad time", 200, `{"status":"success","summaries":[{"id":"x","expires_at":"yesterday"}]}`, nil, []string{"decoding response", "yesterday"}},
 	}
 	for _, tt := range tests {

@@ -326,7 +326,7 @@ func benchWalkers(tb testing.TB, srv *benchServer) map[string]walker {
 func sdkWalker(c *Client, concurrency int) walker {
 	return func(ctx context.Context, fn func(int, string)) error {
 		i := 0
-		for tok, err := range c.APITokens.All(ctx, &ListAPITokensOptions{PageSize: benchPageSize}, Concurrency(concurrency)) {
+		for tok, err := range c.APITokens.All(ctx, &ListAPITokensOptions{PageSize: benchPageSize}, WithConcurrency(concurrency)) {
 			if err != nil {
 				return err
 			}
@@ -421,7 +421,7 @@ func BenchmarkAllPeakHeap(b *testing.B) {
 }
 
 // Benchmark 3: 50 pages from a server that takes 20 ms per page, walked
-// sequentially (baseline, sdk) and with Concurrency(8) (sdk-c8). Every walk must yield every token
+// sequentially (baseline, sdk) and with WithConcurrency(8) (sdk-c8). Every walk must yield every token
 // once, in order, and request every page exactly once.
 func BenchmarkAllSlowServer(b *testing.B) {
 	const n = 50 * benchPageSize
@@ -469,7 +469,7 @@ func BenchmarkDecodePage(b *testing.B) {
 		for b.Loop() {
 			rd.Reset(body)
 			var out listAPITokensResponse
-			if err := c.handleResponse(resp, &out, &callState{}); err != nil || len(*out.Summaries) != benchPageSize {
+			if err := (&call{c: c, out: &out}).read(resp); err != nil || len(*out.Summaries) != benchPageSize {
 				b.Fatal(err)
 			}
 		}

@@ -1,23 +1,15 @@
 package prefactor
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/google/go-querystring/query"
-	"github.com/hashicorp/go-retryablehttp"
 )
 
 const (
@@ -59,8 +51,12 @@ type Client struct {
 	baseURL         *url.URL
 	userAgent       string
 	logger          *slog.Logger
+	hc              *http.Client // makes each attempt; see newHTTPClient
+	closeIdle       func()       // closes the transport's idle connections
+	maxRetries      int
+	retryWaitMin    time.Duration
+	retryWaitMax    time.Duration
 	retryAfterLimit time.Duration
-	http            *retryablehttp.Client
 }
 
 // clientConfig collects what the options set before NewClient builds the
@@ -207,7 +203,9 @@ func WithInsecureHTTP() Option {
 
 // NewClient returns a Client that authenticates with the API token token.
 // It checks the token and every option and returns an error matching
-// ErrInvalidArgument rather than failing at the first request.
+// ErrInvalidArgument rather than failing at the first request. A token must
+// be made of the characters RFC 6750 allows in a bearer token: letters,
+// digits, "-", ".", "_", "~", "+", "/", then any number of "=".
 func NewClient(token string, opts ...Option) (*Client, error) {
 	cfg := clientConfig{
 		baseURL:         DefaultBaseURL,
@@ -225,14 +223,8 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 			return nil, scrubError(invalidArgument("new client", err), token)
 		}
 	}
-	if strings.TrimSpace(token) == "" {
-		return nil, invalidArgument("new client", errors.New("empty API token"))
-	}
-	if strings.ContainsAny(token, "\r\n") {
-		return nil, invalidArgument("new client", errors.New("API token contains a line break"))
-	}
-	if hasControl(token) {
-		return nil, invalidArgument("new client", errors.New("API token contains a control character"))
+	if err := checkToken(token); err != nil {
+		return nil, invalidArgument("new client", err)
 	}
 	base, err := parseBaseURL(cfg.baseURL, cfg.insecureHTTP)
 	if err != nil {
@@ -245,6 +237,9 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 		baseURL:         base,
 		userAgent:       "prefactor-go/" + Version,
 		logger:          cfg.logger,
+		maxRetries:      cfg.maxRetries,
+		retryWaitMin:    cfg.retryWaitMin,
+		retryWaitMax:    cfg.retryWaitMax,
 		retryAfterLimit: cfg.retryAfterLimit,
 	}
 	if cfg.userAgent != "" {
@@ -253,17 +248,7 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
-	c.http = &retryablehttp.Client{
-		HTTPClient:     newHTTPClient(cfg),
-		Logger:         nil, // retryablehttp's own logger prints URLs to stderr; ours is slog
-		RetryWaitMin:   cfg.retryWaitMin,
-		RetryWaitMax:   cfg.retryWaitMax,
-		RetryMax:       cfg.maxRetries,
-		CheckRetry:     c.checkRetry,
-		Backoff:        backoff,
-		ErrorHandler:   c.giveUp,
-		RequestLogHook: c.logAttempt,
-	}
+	c.hc, c.closeIdle = newHTTPClient(&cfg)
 	c.APITokens = &APITokensService{client: c}
 	return c, nil
 }
@@ -281,6 +266,14 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	}
 	return NewClient(token, opts...)
 }
+
+// CloseIdleConnections closes the keep-alive connections the client holds
+// open between requests, as [http.Client.CloseIdleConnections] does; with
+// [WithHTTPClient] it closes those of the caller's client. Connections in
+// use are left alone. The client stays usable: later requests open new
+// connections. Call it when a program or test is done with the API, so no
+// connection goroutine outlives it.
+func (c *Client) CloseIdleConnections() { c.closeIdle() }
 
 // String describes the client without its token.
 func (c Client) String() string {
@@ -306,355 +299,6 @@ func (c Client) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("base_url", base), slog.String("token", redacted))
 }
 
-// hasControl reports whether s holds a byte net/http refuses in a header
-// value (a control character other than tab), which would fail every
-// request rather than the constructor.
-func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if b := s[i]; (b < ' ' && b != '\t') || b == 0x7f {
-			return true
-		}
-	}
-	return false
-}
-
 func invalidArgument(op string, err error) error {
 	return fmt.Errorf("prefactor: %s: %w: %w", op, ErrInvalidArgument, err)
-}
-
-// parseBaseURL checks rawURL and returns it with a trailing slash, so that
-// relative endpoint paths keep any path prefix.
-func parseBaseURL(rawURL string, insecureHTTP bool) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(rawURL))
-	if err != nil {
-		// url.Error quotes the whole URL, credentials included.
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			err = urlErr.Err
-		}
-		return nil, fmt.Errorf("base URL: %w", err)
-	}
-	// shown is the URL as errors may quote it: no credentials, no query.
-	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("base URL %q: scheme must be https (or http on loopback)", shown)
-	case u.Host == "":
-		return nil, fmt.Errorf("base URL %q: no host", shown)
-	case u.User != nil:
-		return nil, fmt.Errorf("base URL %q: credentials in the URL are not supported; pass the token to NewClient", shown)
-	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("base URL %q: query and fragment are not allowed", shown)
-	case u.Scheme == "http" && !insecureHTTP && !isLoopback(u.Hostname()):
-		return nil, fmt.Errorf("base URL %q: plain http would send the bearer token unencrypted; use https, or WithInsecureHTTP for a trusted network", shown)
-	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-		if u.RawPath != "" {
-			u.RawPath += "/"
-		}
-	}
-	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// newHTTPClient builds the *http.Client that makes each attempt. Its
-// transport is the caller's (read at each attempt) or a pooled one of our
-// own; its redirect policy drops the Authorization header on the way to
-// another host.
-func newHTTPClient(cfg clientConfig) *http.Client {
-	hc := &http.Client{Timeout: cfg.timeout, CheckRedirect: checkRedirect(nil)}
-	if cfg.httpClient == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 16
-		hc.Transport = keepIdle{t}
-		return hc
-	}
-	caller := cfg.httpClient
-	hc.Transport = callerTransport{caller}
-	hc.Jar = caller.Jar
-	hc.CheckRedirect = checkRedirect(caller.CheckRedirect)
-	if caller.Timeout > 0 && caller.Timeout < hc.Timeout {
-		hc.Timeout = caller.Timeout
-	}
-	return hc
-}
-
-// keepIdle hides the transport's CloseIdleConnections from retryablehttp,
-// which calls it after every failed call (a 404 included) and would empty
-// the connection pool each time.
-type keepIdle struct{ http.RoundTripper }
-
-// callerTransport sends through the caller's *http.Client Transport as it is
-// at the time of each attempt, so a mock installed after NewClient still
-// sees every request.
-type callerTransport struct{ hc *http.Client }
-
-func (t callerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rt := t.hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	return rt.RoundTrip(req)
-}
-
-// checkRedirect allows up to 10 redirects and removes the Authorization
-// header once the chain has left the first request's host and port, or gone
-// from https to http: a hop back to the API's host after a detour elsewhere
-// goes without it too, since the detour chose where it leads.
-// next, the caller's own policy, runs afterwards.
-func checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		first := via[0].URL
-		for _, hop := range append(via[1:len(via):len(via)], req) {
-			if hop.URL.Host != first.Host || (first.Scheme == "https" && hop.URL.Scheme != "https") {
-				req.Header.Del("Authorization")
-				break
-			}
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		return nil
-	}
-}
-
-// apiRequest is one call to the API, described for do.
-type apiRequest struct {
-	op     string // operation name for errors, e.g. "list API tokens"
-	method string
-	path   string // relative to the base URL and escaped: "api/v1/api_token/" + url.PathEscape(id)
-	query  any    // encoded with go-querystring; nil for none
-	body   any    // sent as JSON; nil for none
-	// idempotent marks a request that is safe to send twice: a GET, or a
-	// mutation that carries an idempotency key. Only those are retried.
-	// Every call the SDK makes today is one of the two; the flag keeps a
-	// future call without a key from being retried by accident.
-	idempotent bool
-}
-
-// envelope is a decoded 2xx body that can say whether it is well formed.
-type envelope interface {
-	check() error
-}
-
-// callState travels in the request's context to the retry hooks.
-type callState struct {
-	idempotent bool
-	attempts   int
-}
-
-type callStateKey struct{}
-
-func stateOf(ctx context.Context) *callState {
-	if s, ok := ctx.Value(callStateKey{}).(*callState); ok {
-		return s
-	}
-	return &callState{}
-}
-
-// do is the one request path: it builds the request, sends it through
-// retryablehttp under the retry policy, and decodes a 2xx body into out or
-// turns any other status into an *APIError. Every error names r.op.
-func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
-	if ctx == nil {
-		return invalidArgument(r.op, errors.New("nil context"))
-	}
-	u, err := c.endpoint(r.path, r.query)
-	if err != nil {
-		return invalidArgument(r.op, err)
-	}
-	var body []byte
-	if r.body != nil {
-		if body, err = json.Marshal(r.body); err != nil {
-			return fmt.Errorf("prefactor: %s: encoding request body: %w", r.op, err)
-		}
-	}
-
-	state := &callState{idempotent: r.idempotent}
-	ctx = context.WithValue(ctx, callStateKey{}, state)
-	var rawBody any // nil interface: retryablehttp sends no body
-	if body != nil {
-		rawBody = body
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u, rawBody)
-	if err != nil {
-		return fmt.Errorf("prefactor: %s: %w", r.op, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
-	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	// Decoding happens inside the retry loop, so a connection that breaks
-	// in the middle of a body is retried like one that breaks before it.
-	req.SetResponseHandler(func(resp *http.Response) error {
-		return c.handleResponse(resp, out, state)
-	})
-
-	resp, err := c.http.Do(req)
-	if resp != nil {
-		drainClose(resp.Body)
-	}
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-			err = fmt.Errorf("%w (%v)", ctxErr, err)
-		}
-		return scrubError(fmt.Errorf("prefactor: %s: %w", r.op, err), c.token.Reveal())
-	}
-	return nil
-}
-
-// endpoint resolves path against the base URL and adds the query: opts
-// encoded with go-querystring, or, when opts is already url.Values (encoded
-// once for many requests), those.
-func (c *Client) endpoint(path string, opts any) (string, error) {
-	u := c.baseURL.JoinPath(path)
-	switch o := opts.(type) {
-	case nil:
-	case url.Values:
-		u.RawQuery = o.Encode()
-	default:
-		v, err := query.Values(opts)
-		if err != nil {
-			return "", err
-		}
-		u.RawQuery = v.Encode()
-	}
-	return u.String(), nil
-}
-
-// handleResponse decodes a 2xx body into out, or returns the *APIError of
-// any other status. A body that fails to arrive is a *bodyReadError, which
-// the retry policy treats like a transport error.
-func (c *Client) handleResponse(resp *http.Response, out envelope, state *callState) error {
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return c.newAPIError(resp, state.attempts)
-	}
-	if out == nil {
-		return nil
-	}
-	body := &bodyReader{r: resp.Body, left: maxSuccessBody}
-	var err error
-	if fd, ok := out.(fastDecoder); ok {
-		err = decodeWhole(body, resp.ContentLength, fd)
-	} else {
-		err = json.NewDecoder(body).Decode(out)
-	}
-	switch {
-	case body.err != nil:
-		return &bodyReadError{err: body.err}
-	case errors.Is(err, io.EOF):
-		return fmt.Errorf("decoding response: empty body (status %d)", resp.StatusCode)
-	case err != nil:
-		return fmt.Errorf("decoding response (status %d): %w", resp.StatusCode, err)
-	}
-	if err := out.check(); err != nil {
-		return fmt.Errorf("decoding response (status %d): %w", resp.StatusCode, err)
-	}
-	return nil
-}
-
-// decodeWhole reads the whole body into a pooled buffer and decodes it with
-// out's fast path, or with encoding/json when the fast path declines. Reading
-// first costs no extra memory: encoding/json's Decoder, too, holds the whole
-// value in its buffer before it decodes, but allocates that buffer anew for
-// every body. A read error is left in body.err for handleResponse.
-func decodeWhole(body *bodyReader, contentLength int64, out fastDecoder) error {
-	buf := bodyBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= maxPooledBody {
-			buf.Reset()
-			bodyBuffers.Put(buf)
-		}
-	}()
-	if contentLength > 0 && contentLength <= maxSuccessBody {
-		// Room for the body and for the read that sees its end.
-		buf.Grow(int(contentLength) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(body); err != nil {
-		return err
-	}
-	if out.decodeFast(buf.Bytes()) {
-		return nil
-	}
-	return json.NewDecoder(bytes.NewReader(buf.Bytes())).Decode(out)
-}
-
-// bodyBuffers holds the buffers decodeWhole reads bodies into. A buffer
-// that grew past maxPooledBody is left to the garbage collector.
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-const maxPooledBody = 1 << 20
-
-// ErrResponseTooLarge is returned (wrapped) when a success body exceeds the
-// client's 16 MiB limit; no real page comes near it.
-var ErrResponseTooLarge = errors.New("response body exceeds 16 MiB")
-
-// bodyReader reads at most left bytes and remembers the first error that is
-// not io.EOF, so a broken connection can be told from malformed JSON.
-type bodyReader struct {
-	r    io.Reader
-	left int64
-	err  error
-}
-
-func (b *bodyReader) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		// Over the limit, unless the body ends exactly here.
-		var one [1]byte
-		if n, _ := b.r.Read(one[:]); n > 0 {
-			b.err = ErrResponseTooLarge
-			return 0, b.err
-		}
-		return 0, io.EOF
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.r.Read(p)
-	b.left -= int64(n)
-	if err != nil && err != io.EOF {
-		b.err = err
-	}
-	return n, err
-}
-
-// bodyReadError is a failure to read a response body (a reset or a timeout
-// mid-body, or ErrResponseTooLarge).
-type bodyReadError struct{ err error }
-
-func (e *bodyReadError) Error() string { return "reading response body: " + e.err.Error() }
-func (e *bodyReadError) Unwrap() error { return e.err }
-
-// drainClose reads what is left of a body, up to a bound, so the connection
-// can be reused, and closes it.
-func drainClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
-	_ = body.Close()
-}
-
-// logAttempt is retryablehttp's RequestLogHook: it counts attempts and logs
-// each one. Headers are never logged.
-func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
-	state := stateOf(req.Context())
-	state.attempts = retry + 1
-	if !c.logger.Enabled(req.Context(), slog.LevelDebug) {
-		return // spare building the attributes
-	}
-	c.logger.DebugContext(req.Context(), "prefactor: sending request",
-		slog.String("method", req.Method),
-		slog.String("url", scrub(req.URL.Redacted(), c.token.Reveal())),
-		slog.Int("attempt", retry+1))
 }

@@ -2,6 +2,8 @@ package prefactor
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -28,14 +30,58 @@ import (
 // The fields it fills are read from the struct tags of APIToken, Pagination
 // and Sorting when the package loads, so a field added to those types is
 // decoded here too (or, for a type the fast path does not know, sends every
-// body that has the field to encoding/json).
+// body that has the field to encoding/json). APIToken.AvailableActions is
+// such a field on purpose: list summaries never carry available_actions.
+
+// maxPageItems bounds the items of one page. The API sends at most 100; a
+// page of a million empty objects would otherwise cost hundreds of bytes of
+// memory for each three bytes received.
+const maxPageItems = 1000
+
+// errTooManyItems is the error for a page of more than maxPageItems items.
+var errTooManyItems = fmt.Errorf("%w: a page holds more than %d items", ErrResponseTooLarge, maxPageItems)
+
+// tokenList is the summaries array of a list body. Decoding it stops at
+// maxPageItems, so what a page can cost is bounded by the bytes received
+// and by that cap, whichever path decodes it.
+type tokenList []*APIToken
+
+// UnmarshalJSON decodes the array one element at a time and refuses more
+// than maxPageItems with an error matching ErrResponseTooLarge.
+func (l *tokenList) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*l = nil
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil {
+		return err
+	} else if t != json.Delim('[') {
+		return &json.UnmarshalTypeError{Value: "non-array", Type: reflect.TypeFor[tokenList]()}
+	}
+	items := make(tokenList, 0, min(maxPageItems, 128))
+	for dec.More() {
+		if len(items) == maxPageItems {
+			return errTooManyItems
+		}
+		var tok *APIToken
+		if err := dec.Decode(&tok); err != nil {
+			return err
+		}
+		items = append(items, tok)
+	}
+	*l = items
+	return nil
+}
 
 // fastDecoder is an envelope that can decode a whole 2xx body itself.
 // decodeFast reports false, leaving the receiver untouched, when the body is
-// outside the subset it handles.
+// outside the subset it handles; it returns an error, also leaving the
+// receiver untouched, for a body it refuses outright (a page of more than
+// maxPageItems items), so that the body is not decoded a second time.
 type fastDecoder interface {
 	envelope
-	decodeFast(body []byte) bool
+	decodeFast(body []byte) (bool, error)
 }
 
 // fieldKind is how the fast path fills one struct field.
@@ -425,6 +471,8 @@ type tokenDecoder struct {
 	times  []time.Time // values behind *time.Time fields
 	nPtrs  int         // how many *string fields are set
 	last   []span      // per field, the last value placed in text
+	// tooMany is set when the page holds more than maxPageItems items.
+	tooMany bool
 }
 
 type span struct{ off, n int32 }
@@ -438,7 +486,7 @@ const maxPooledScratch = 1 << 20
 func (d *tokenDecoder) release() {
 	clear(d.tokens)
 	clear(d.times)
-	d.tokens, d.text, d.fixups, d.times, d.nPtrs = d.tokens[:0], d.text[:0], d.fixups[:0], d.times[:0], 0
+	d.tokens, d.text, d.fixups, d.times, d.nPtrs, d.tooMany = d.tokens[:0], d.text[:0], d.fixups[:0], d.times[:0], 0, false
 	d.s = scanner{}
 	if cap(d.text) > maxPooledScratch || cap(d.tokens) > 4096 {
 		return
@@ -447,19 +495,22 @@ func (d *tokenDecoder) release() {
 }
 
 // decodeFast fills r from body; see fastDecoder.
-func (r *listAPITokensResponse) decodeFast(body []byte) bool {
+func (r *listAPITokensResponse) decodeFast(body []byte) (bool, error) {
 	if !tokenTable.ok || !paginationTable.ok || !sortingTable.ok {
-		return false
+		return false, nil
 	}
 	d := tokenDecoders.Get().(*tokenDecoder)
 	defer d.release()
 	d.s = scanner{b: body}
 	var out listAPITokensResponse
 	if !d.envelope(&out) {
-		return false
+		if d.tooMany {
+			return false, errTooManyItems
+		}
+		return false, nil
 	}
 	*r = out
-	return true
+	return true, nil
 }
 
 // envelope reads {"status":…,"summaries":[…],"pagination":…,"sorting":…}.
@@ -499,7 +550,8 @@ func (d *tokenDecoder) envelope(out *listAPITokensResponse) bool {
 			if !ok {
 				return false
 			}
-			out.Summaries = &items
+			list := tokenList(items)
+			out.Summaries = &list
 		case envPagination:
 			if !s.literal("null") {
 				p := new(Pagination)
@@ -569,7 +621,8 @@ func (d *tokenDecoder) summaries() ([]*APIToken, bool) {
 	if !s.consume(']') {
 		for {
 			d.tokens = append(d.tokens, APIToken{})
-			if len(d.tokens) > 1<<20 {
+			if len(d.tokens) > maxPageItems {
+				d.tooMany = true
 				return nil, false
 			}
 			i := len(d.tokens) - 1

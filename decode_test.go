@@ -18,9 +18,12 @@ import (
 func decodeBoth(t *testing.T, body []byte) (fast bool) {
 	t.Helper()
 	var got listAPITokensResponse
-	fast = got.decodeFast(body)
+	fast, fastErr := got.decodeFast(body)
 	var want listAPITokensResponse
 	err := json.NewDecoder(bytes.NewReader(body)).Decode(&want)
+	if fastErr != nil && err == nil {
+		t.Fatalf("fast path refused %q (%v), which encoding/json accepts", body, fastErr)
+	}
 	if !fast {
 		if !reflect.DeepEqual(got, listAPITokensResponse{}) {
 			t.Fatalf("fast path declined %q but changed its output to %+v", body, got)
@@ -59,6 +62,7 @@ var fastPathCases = []struct {
 	{"pagination with nulls", `{"status":"success","summaries":[],"pagination":{"next_page_offset":null,"previous_page_offset":null,"item_count":-0}}`, true},
 	{"time with offset", `{"status":"success","summaries":[{"inserted_at":"2024-01-01T00:00:00+02:00","last_used_at":"2024-02-29T23:59:59.999999999-07:30"}]}`, true},
 	{"repeated value shares text", `{"status":"success","summaries":[{"account_id":"acc","id":"a"},{"account_id":"acc","id":"b"},{"account_id":"other","id":"c"}]}`, true},
+	{"agent fields", `{"status":"success","summaries":[{"id":"a","agent_id":"ag","agent_deployment_id":"dep"},{"id":"b","agent_id":null,"agent_deployment_id":null}]}`, true},
 
 	{"escaped string", `{"status":"success","summaries":[{"id":"a\"b"}]}`, false},
 	{"non-ASCII string", `{"status":"success","summaries":[{"id":"é"}]}`, false},
@@ -76,6 +80,8 @@ var fastPathCases = []struct {
 	{"leading zero", `{"status":"success","summaries":[],"pagination":{"page_size":01}}`, false},
 	{"bad time", `{"status":"success","summaries":[{"id":"x","expires_at":"yesterday"}]}`, false},
 	{"number for string", `{"status":"success","summaries":[{"id":5}]}`, false},
+	{"available actions", `{"status":"success","summaries":[{"id":"a","available_actions":{"activate":false,"delete":false,"revoke":true,"suspend":true}}]}`, false},
+	{"null available actions", `{"status":"success","summaries":[{"id":"a","available_actions":null}]}`, false},
 	{"truncated", `{"status":"success","summaries":[`, false},
 	{"not JSON", `<html>hello</html>`, false},
 	{"empty", ``, false},
@@ -108,7 +114,9 @@ func FuzzDecodeList(f *testing.F) {
 
 // TestDecodeFastCoversEveryField fills every field of the decoded types
 // through reflection, so a field added to APIToken, Pagination or Sorting
-// later fails here until the fast path decodes it.
+// later fails here until the fast path decodes it. AvailableActions is the
+// exception, left nil: list summaries never carry it, and a body that does
+// goes to encoding/json (TestDecodeAvailableActionsFallsBack).
 func TestDecodeFastCoversEveryField(t *testing.T) {
 	var tok APIToken
 	fill(t, reflect.ValueOf(&tok).Elem(), "tok")
@@ -116,7 +124,7 @@ func TestDecodeFastCoversEveryField(t *testing.T) {
 	fill(t, reflect.ValueOf(&pag).Elem(), "pag")
 	var srt Sorting
 	fill(t, reflect.ValueOf(&srt).Elem(), "srt")
-	items := []*APIToken{&tok, &tok}
+	items := tokenList{&tok, &tok}
 	body, err := json.Marshal(listAPITokensResponse{Status: "success", Summaries: &items, Pagination: &pag, Sorting: &srt})
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +153,8 @@ func fill(t *testing.T, v reflect.Value, prefix string) {
 		case **int:
 			n := 2000 + i
 			*p = &n
+		case **TokenActions:
+			// Absent from list summaries; see TestDecodeFastCoversEveryField.
 		default:
 			if f.Kind() != reflect.String {
 				t.Fatalf("field %s of %s has type %s, which this test cannot fill", v.Type().Field(i).Name, v.Type(), f.Type())
@@ -160,7 +170,7 @@ func fill(t *testing.T, v reflect.Value, prefix string) {
 func TestDecodeFastResultsOutliveThePool(t *testing.T) {
 	pages := renderPages(t, 300)
 	var first listAPITokensResponse
-	if !first.decodeFast(pages.page(0)) {
+	if ok, _ := first.decodeFast(pages.page(0)); !ok {
 		t.Fatal("fast path declined a rendered page")
 	}
 	snapshot, err := json.Marshal(first)
@@ -169,7 +179,7 @@ func TestDecodeFastResultsOutliveThePool(t *testing.T) {
 	}
 	for k := 1; k < 3; k++ {
 		var next listAPITokensResponse
-		if !next.decodeFast(pages.page(k)) {
+		if ok, _ := next.decodeFast(pages.page(k)); !ok {
 			t.Fatal("fast path declined a rendered page")
 		}
 	}
@@ -200,11 +210,85 @@ func TestDecodeFastAllocatesPerPage(t *testing.T) {
 	allocs := testing.AllocsPerRun(50, func() {
 		rd.Reset(body)
 		var out listAPITokensResponse
-		if err := c.handleResponse(resp, &out, &callState{}); err != nil || len(*out.Summaries) != benchPageSize {
+		if err := (&call{c: c, out: &out}).read(resp); err != nil || len(*out.Summaries) != benchPageSize {
 			t.Fatal(err)
 		}
 	})
 	if allocs > 40 {
 		t.Errorf("decoding a page of %d tokens took %.0f allocations, want at most 40", benchPageSize, allocs)
+	}
+}
+
+// decodeList reads body as a list call reads its response.
+func decodeList(t *testing.T, body string) *listAPITokensResponse {
+	t.Helper()
+	c, err := NewClient(testToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body))}
+	var out listAPITokensResponse
+	if err := (&call{c: c, out: &out}).read(resp); err != nil {
+		t.Fatalf("decoding %s: %v", body, err)
+	}
+	return &out
+}
+
+// A list body with agent_id, null or not, stays on the fast path and
+// decodes it.
+func TestDecodeAgentIDOnTheFastPath(t *testing.T) {
+	body := `{"status":"success","summaries":[` +
+		`{"id":"a","token_scope":"agent_deployment","agent_id":"01agent","agent_deployment_id":"01dep"},` +
+		`{"id":"b","token_scope":"account","agent_id":null,"agent_deployment_id":null},` +
+		`{"id":"c","token_scope":"agent_deployment","agent_id":"01agent","agent_deployment_id":"01dep"}]}`
+	var fast listAPITokensResponse
+	if ok, _ := fast.decodeFast([]byte(body)); !ok {
+		t.Fatal("the fast path declines a body with agent_id")
+	}
+	out := decodeList(t, body)
+	items := *out.Summaries
+	if len(items) != 3 {
+		t.Fatalf("%d tokens, want 3", len(items))
+	}
+	for i, want := range []string{"01agent", "", "01agent"} {
+		got := items[i].AgentID
+		switch {
+		case want == "" && got != nil:
+			t.Errorf("token %d: AgentID %q, want nil", i, *got)
+		case want != "" && (got == nil || *got != want):
+			t.Errorf("token %d: AgentID %v, want %q", i, got, want)
+		}
+		if items[i].AvailableActions != nil {
+			t.Errorf("token %d: AvailableActions %+v, want nil without available_actions", i, *items[i].AvailableActions)
+		}
+	}
+	if items[0].AgentID == items[2].AgentID {
+		t.Error("two tokens share one AgentID pointer; changing one would change the other")
+	}
+}
+
+// A body with available_actions goes to encoding/json and decodes it,
+// next to the fields the fast path would have read.
+func TestDecodeAvailableActionsFallsBack(t *testing.T) {
+	body := `{"status":"success","summaries":[` +
+		`{"id":"a","status":"suspended","agent_id":"01agent","available_actions":{"activate":true,"delete":false,"revoke":true,"suspend":false}},` +
+		`{"id":"b","status":"revoked","available_actions":{"delete":true}},` +
+		`{"id":"c","status":"active"}]}`
+	var fast listAPITokensResponse
+	if ok, _ := fast.decodeFast([]byte(body)); ok {
+		t.Fatal("the fast path took a body with available_actions; it does not know TokenActions")
+	}
+	items := *decodeList(t, body).Summaries
+	if len(items) != 3 {
+		t.Fatalf("%d tokens, want 3", len(items))
+	}
+	want := []*TokenActions{{Activate: true, Revoke: true}, {Delete: true}, nil}
+	for i, w := range want {
+		if !reflect.DeepEqual(items[i].AvailableActions, w) {
+			t.Errorf("token %s: AvailableActions %+v, want %+v", items[i].ID, items[i].AvailableActions, w)
+		}
+	}
+	if items[0].Status != TokenStatusSuspended || items[0].AgentID == nil || *items[0].AgentID != "01agent" {
+		t.Errorf("token a: %+v; other fields lost on the way through encoding/json", *items[0])
 	}
 }

@@ -19,10 +19,10 @@
 //		fmt.Println(tok.ID, tok.Status)
 //	}
 //
-// With Concurrency(n) it fetches up to n pages at once and still yields
+// With WithConcurrency(n) it fetches up to n pages at once and still yields
 // every token once, in server order:
 //
-//	for tok, err := range client.APITokens.All(ctx, nil, prefactor.Concurrency(8)) {
+//	for tok, err := range client.APITokens.All(ctx, nil, prefactor.WithConcurrency(8)) {
 //
 // Get, Create, Suspend, Activate, Revoke and Delete manage single tokens;
 // the value of a created token is a Secret, redacted when printed:

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,11 +32,20 @@ const (
 	CodeInvalidValue              ErrorCode = "invalid_value"
 	CodeRequiredValue             ErrorCode = "required_value"
 	CodeIdempotencyKeyAlreadyUsed ErrorCode = "idempotency_key_already_used"
+	// CodeValidationErrors comes with per-field messages in
+	// [APIError.Errors]; [APIError.FieldErrors] reads them.
+	CodeValidationErrors ErrorCode = "validation_errors"
 )
 
 // ErrNotFound matches, through errors.Is, every *APIError whose Code is
 // CodeNotFound.
 var ErrNotFound = errors.New("not found")
+
+// ErrRateLimited matches, through errors.Is, every *APIError with status
+// 429 Too Many Requests: the server's rate limit held after the SDK's
+// retries, or asked for a wait over [WithRetryAfterLimit]
+// ([APIError.RetryAfter] says how long).
+var ErrRateLimited = errors.New("rate limited")
 
 // ErrInvalidArgument matches, through errors.Is, every error the SDK returns
 // for bad input before it sends anything: options out of range, an empty
@@ -43,9 +53,17 @@ var ErrNotFound = errors.New("not found")
 var ErrInvalidArgument = errors.New("invalid argument")
 
 // ErrPaginationStalled matches, through errors.Is, the error an iterator
-// yields when the server's next_page_offset does not move past the offset
-// just requested. The iterator stops there instead of looping.
+// yields when the server's pages stop making progress: a next_page_offset
+// that does not move past the offset just requested, or a run of empty
+// pages that still name a next page. The iterator stops there instead of
+// looping.
 var ErrPaginationStalled = errors.New("server pagination does not advance")
+
+// ErrResponseTooLarge matches, through errors.Is, the error for a success
+// response larger than the SDK accepts: a body over 16 MiB, or a page of
+// more than 1,000 items (the API sends at most 100). No real response comes
+// near either; the call is not retried.
+var ErrResponseTooLarge = errors.New("response too large")
 
 // APIError is an HTTP error status from the API. The SDK returns one (wrapped
 // with the operation's name; use errors.As) for every response outside 2xx,
@@ -60,13 +78,15 @@ type APIError struct {
 	// Message is the API's message, or a short snippet (at most 200 bytes)
 	// of a body that was not the API's error JSON.
 	Message string
-	// Errors holds the API's per-field errors, when it sent them.
+	// Errors holds the API's per-field errors as sent, when it sent an
+	// object; FieldErrors flattens them.
 	Errors map[string]any
 	// RetryAfter is the wait the server asked for in its Retry-After header,
 	// 0 when it sent none.
 	RetryAfter time.Duration
 	// Method and Path name the request: "GET", "/api/v1/api_token". Path is
-	// in escaped form, as sent: an ID "a/b" shows as "a%2Fb".
+	// in escaped form, as sent (an ID "a/b" shows as "a%2Fb"), and cut to
+	// 256 bytes.
 	Method string
 	Path   string
 	// RequestID is the server's request ID header (X-Request-Id), when sent.
@@ -104,9 +124,64 @@ func (e *APIError) Error() string {
 }
 
 // Is reports whether target is ErrNotFound and the error's Code is
-// CodeNotFound.
+// CodeNotFound, or target is ErrRateLimited and the status is 429.
 func (e *APIError) Is(target error) bool {
-	return target == ErrNotFound && e.Code == CodeNotFound
+	switch target {
+	case ErrNotFound:
+		return e.Code == CodeNotFound
+	case ErrRateLimited:
+		return e.StatusCode == http.StatusTooManyRequests
+	}
+	return false
+}
+
+// FieldErrors returns the per-field messages of [APIError.Errors] as one
+// flat map: a nested object's keys are joined with "." ("details.expires_at"),
+// a lone message becomes a one-element slice, and other values (numbers,
+// booleans) their JSON text. It returns nil when the server sent none.
+func (e *APIError) FieldErrors() map[string][]string {
+	if len(e.Errors) == 0 {
+		return nil
+	}
+	out := make(map[string][]string)
+	flattenFieldErrors(out, "", e.Errors)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func flattenFieldErrors(out map[string][]string, prefix string, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if prefix != "" {
+				k = prefix + "." + k
+			}
+			flattenFieldErrors(out, k, x)
+		}
+	case []any:
+		for _, x := range v {
+			if m, ok := x.(map[string]any); ok {
+				flattenFieldErrors(out, prefix, m)
+				continue
+			}
+			out[prefix] = append(out[prefix], fieldMessage(x))
+		}
+	case nil:
+	default:
+		out[prefix] = append(out[prefix], fieldMessage(v))
+	}
+}
+
+// fieldMessage is a field error's text: a string as sent, anything else as
+// JSON.
+func fieldMessage(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 const (
@@ -114,6 +189,9 @@ const (
 	maxErrorBody = 1 << 20
 	// maxSnippet bounds Message when the body is not the API's error JSON.
 	maxSnippet = 200
+	// maxShown bounds what an error quotes of a path or URL, which a
+	// caller's ID could make as long as it likes.
+	maxShown = 256
 )
 
 // errorBody is the API's error JSON.
@@ -124,61 +202,193 @@ type errorBody struct {
 	Errors  json.RawMessage `json:"errors"`
 }
 
-// newAPIError is the package-level newAPIError with the bearer token removed
-// from everything the server sent: a server or proxy that echoes the
-// Authorization header into its message must not put the token into an
-// error string.
-func (c *Client) newAPIError(resp *http.Response, attempts int) *APIError {
-	e := newAPIError(resp)
-	e.Attempts = attempts
-	secret := c.token.Reveal()
-	e.Message = scrub(e.Message, secret)
-	e.RequestID = scrub(e.RequestID, secret)
-	e.Code = ErrorCode(scrub(string(e.Code), secret))
-	if e.Errors != nil {
-		e.Errors = scrubValue(e.Errors, secret).(map[string]any)
+// newAPIError is the one place an *APIError is made: from a response outside
+// 2xx and the body read from it (at most maxErrorBody bytes). Everything the
+// server sent is scrubbed of secret first, before it is decoded or cut, so
+// neither an escape nor a cut can hide the token from the scrub.
+func newAPIError(resp *http.Response, body []byte, attempts int, secret string) *APIError {
+	clean := scrub(string(body), secret)
+	e := &APIError{
+		StatusCode: resp.StatusCode,
+		RequestID:  shorten(resp.Header.Get("X-Request-Id"), maxShown, secret),
+		Attempts:   attempts,
 	}
+	if resp.Request != nil {
+		e.Method = resp.Request.Method
+		if resp.Request.URL != nil {
+			e.Path = shorten(resp.Request.URL.EscapedPath(), maxShown, secret)
+		}
+	}
+	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		e.RetryAfter = d
+	}
+	var eb errorBody
+	if json.Unmarshal([]byte(clean), &eb) == nil && (eb.Code != "" || eb.Status == "error") {
+		e.Code = ErrorCode(shorten(string(eb.Code), maxShown, secret))
+		e.Message = eb.Message
+		_ = json.Unmarshal(eb.Errors, &e.Errors) // an object, or Errors stays nil
+		return e
+	}
+	e.Message = shorten(strings.Join(strings.Fields(strings.ToValidUTF8(clean, "")), " "), maxSnippet, secret)
 	return e
+}
+
+// shorten returns s scrubbed of secret and cut, on a rune boundary, to at
+// most max bytes. A cut never leaves the start of the secret at the end.
+func shorten(s string, max int, secret string) string {
+	s = scrub(s, secret)
+	if len(s) <= max {
+		return trimSecretPrefix(s, secret)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return trimSecretPrefix(strings.TrimSpace(s[:cut]), secret)
 }
 
 // minScrubLen is the shortest secret scrub looks for. Shorter ones are not
 // real tokens, and replacing, say, every "t" would wreck the message.
 const minScrubLen = 8
 
-// scrub replaces every occurrence of secret in s with a redaction mark.
+// scrub replaces every spelling of secret in s with a redaction mark: as is,
+// JSON-escaped (\/, \u002b, any character as \u00XX), percent-encoded
+// (url.QueryEscape, url.PathEscape, any character as %XX) and as HTML
+// character references (&#43;, &#x2F;), each character in any of these
+// forms. These are the ways a server, a proxy or net/http itself may quote
+// a bearer token back; NewClient admits only tokens of RFC 6750's alphabet,
+// which none of them changes further.
 func scrub(s, secret string) string {
-	if len(secret) < minScrubLen || !strings.Contains(s, secret) {
+	if len(secret) < minScrubLen {
 		return s
 	}
-	return strings.ReplaceAll(s, secret, redacted)
-}
-
-// scrubValue scrubs the strings, keys included, of a decoded JSON value.
-func scrubValue(v any, secret string) any {
-	switch v := v.(type) {
-	case string:
-		return scrub(v, secret)
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = scrubValue(x, secret)
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != secret[0] && c != '\\' && c != '%' && c != '&' {
+			continue
 		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[scrub(k, secret)] = scrubValue(x, secret)
+		if end := matchSecret(s, i, secret); end > 0 {
+			b.WriteString(s[last:i])
+			b.WriteString(redacted)
+			last, i = end, end-1
 		}
-		return out
 	}
-	return v
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
-// scrubError returns err, or, when its message contains secret, an error
-// with the secret replaced in the message that still unwraps to err, so
-// errors.Is and errors.As work as before. Errors from the standard library
-// may quote what a server sent (a malformed status line, a bad date), and a
-// server may send anything.
+// matchSecret reports where a spelling of secret that starts at s[i] ends,
+// or -1.
+func matchSecret(s string, i int, secret string) int {
+	for k := 0; k < len(secret); k++ {
+		n := spelledAs(s[i:], secret[k])
+		if n == 0 {
+			return -1
+		}
+		i += n
+	}
+	return i
+}
+
+// spelledAs reports how many bytes at the start of s spell the byte c, or 0.
+func spelledAs(s string, c byte) int {
+	if s == "" {
+		return 0
+	}
+	switch s[0] {
+	case c:
+		return 1
+	case '\\': // JSON: \/ or \u00XX
+		if len(s) >= 2 && s[1] == c {
+			return 2
+		}
+		if len(s) >= 6 && (s[1] == 'u') {
+			if v, ok := hexValue(s[2:6]); ok && v == int(c) {
+				return 6
+			}
+		}
+	case '%': // URL: %XX
+		if len(s) >= 3 {
+			if v, ok := hexValue(s[1:3]); ok && v == int(c) {
+				return 3
+			}
+		}
+	case '&': // HTML: &#NN; or &#xHH;
+		end := strings.IndexByte(s, ';')
+		if end < 3 || end > 10 || s[1] != '#' {
+			return 0
+		}
+		num := s[2:end]
+		v, ok := 0, false
+		if num[0] == 'x' || num[0] == 'X' {
+			v, ok = hexValue(num[1:])
+		} else {
+			v, ok = decValue(num)
+		}
+		if ok && v == int(c) {
+			return end + 1
+		}
+	}
+	return 0
+}
+
+func hexValue(s string) (int, bool) {
+	if s == "" {
+		return 0, false
+	}
+	v := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20 // lower case for letters
+		switch {
+		case s[i] >= '0' && s[i] <= '9':
+			v = v*16 + int(s[i]-'0')
+		case c >= 'a' && c <= 'f':
+			v = v*16 + int(c-'a') + 10
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+func decValue(s string) (int, bool) {
+	if s == "" {
+		return 0, false
+	}
+	v := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + int(s[i]-'0')
+	}
+	return v, true
+}
+
+// trimSecretPrefix removes from the end of s the start of secret, four
+// bytes or more of it: what a cut through the middle of the secret would
+// leave.
+func trimSecretPrefix(s, secret string) string {
+	if len(secret) < minScrubLen {
+		return s
+	}
+	for k := min(len(secret)-1, len(s)); k >= minScrubLen/2; k-- {
+		if strings.HasSuffix(s, secret[:k]) {
+			return s[:len(s)-k]
+		}
+	}
+	return s
+}
+
+// scrubError returns err, or, when its message holds a spelling of secret,
+// an error with a cleaned message that still answers errors.Is and
+// errors.As (see scrubbedError). Errors from the standard library may quote
+// what a server sent (a malformed status line), and a URL may hold a
+// caller's ID.
 func scrubError(err error, secret string) error {
 	if err == nil {
 		return nil
@@ -188,66 +398,48 @@ func scrubError(err error, secret string) error {
 	if clean == msg {
 		return err
 	}
-	e := &scrubbedError{msg: clean, err: err}
-	if ue := (*url.Error)(nil); errors.As(err, &ue) {
-		e.urlErr = &url.Error{Op: ue.Op, URL: scrub(ue.URL, secret), Err: scrubError(ue.Err, secret)}
-	}
-	return e
+	s := Secret(secret)
+	return &scrubbedError{msg: clean, err: err, secret: &s}
 }
 
 // scrubbedError has a cleaned message. It answers errors.Is for the whole
-// original chain, and errors.As for *url.Error with a scrubbed copy, but
-// never hands out an error whose text holds the secret.
+// original chain. errors.As finds any error of the chain whose own text is
+// clean; of one whose text holds the secret it hands out a scrubbed copy
+// for the wrappers a transport error comes in (*url.Error, *net.OpError),
+// and nothing for other types. It never hands out the secret, and so it
+// does not unwrap.
 type scrubbedError struct {
 	msg    string
-	err    error      // the original; never returned
-	urlErr *url.Error // scrubbed copy of the chain's *url.Error, if any
+	err    error   // the original; never returned
+	secret *Secret // behind a pointer, so that no fmt verb prints it
 }
 
 func (e *scrubbedError) Error() string        { return e.msg }
 func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
+
 func (e *scrubbedError) As(target any) bool {
-	if p, ok := target.(**url.Error); ok && e.urlErr != nil {
-		*p = e.urlErr
+	if !errors.As(e.err, target) {
+		return false
+	}
+	dst := reflect.ValueOf(target).Elem()
+	found, _ := dst.Interface().(error)
+	secret := e.secret.Reveal()
+	if found == nil || scrub(found.Error(), secret) == found.Error() {
 		return true
 	}
-	return false
-}
-
-// newAPIError reads at most maxErrorBody bytes of resp's body and turns the
-// response into an *APIError. It does not close the body.
-func newAPIError(resp *http.Response) *APIError {
-	e := &APIError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id")}
-	if resp.Request != nil {
-		e.Method = resp.Request.Method
-		if resp.Request.URL != nil {
-			e.Path = resp.Request.URL.EscapedPath()
-		}
+	var clean error
+	switch f := found.(type) {
+	case *url.Error:
+		clean = &url.Error{Op: f.Op, URL: scrub(f.URL, secret), Err: scrubError(f.Err, secret)}
+	case *net.OpError:
+		c := *f
+		c.Err = scrubError(f.Err, secret)
+		clean = &c
 	}
-	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		e.RetryAfter = d
+	if clean == nil || !reflect.TypeOf(clean).AssignableTo(dst.Type()) {
+		dst.SetZero()
+		return false
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	var eb errorBody
-	if json.Unmarshal(body, &eb) == nil && (eb.Code != "" || eb.Status == "error") {
-		e.Code, e.Message = eb.Code, eb.Message
-		_ = json.Unmarshal(eb.Errors, &e.Errors) // an object, or Errors stays nil
-		return e
-	}
-	e.Message = snippet(body)
-	return e
-}
-
-// snippet returns at most maxSnippet bytes of body as one trimmed line, cut
-// on a rune boundary.
-func snippet(body []byte) string {
-	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(body[:min(len(body), 4*maxSnippet)]), "")), " ")
-	if len(s) <= maxSnippet {
-		return s
-	}
-	cut := maxSnippet
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strings.TrimSpace(s[:cut])
+	dst.Set(reflect.ValueOf(clean))
+	return true
 }

@@ -41,8 +41,25 @@ type faultEnv struct {
 	open    atomic.Int32 // server connections not yet closed or hijacked
 
 	mu      sync.Mutex
-	onRetry func() // called when the client decides to retry, before it waits
-	onHead  func() // called when response headers reach the client (hooked rows)
+	onRetry func()   // called when the client decides to retry, before it waits
+	onHead  func()   // called when response headers reach the client (hooked rows)
+	keys    []string // idempotency keys the server saw, in order (noteKey)
+}
+
+// noteKey records the idempotency key r carries, "" for none. It consumes
+// r's body.
+func (e *faultEnv) noteKey(r *http.Request) {
+	key, _ := idempotencyKeyOf(r)
+	e.mu.Lock()
+	e.keys = append(e.keys, key)
+	e.mu.Unlock()
+}
+
+// seenKeys returns the idempotency keys noteKey recorded.
+func (e *faultEnv) seenKeys() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.keys...)
 }
 
 func (e *faultEnv) setOnRetry(f func()) { e.mu.Lock(); e.onRetry = f; e.mu.Unlock() }
@@ -147,13 +164,7 @@ func retryDecided(r slog.Record) bool {
 
 // closeIdleConns closes the idle connections of the client's own transport,
 // which the client otherwise keeps for reuse.
-func closeIdleConns(c *Client) {
-	if k, ok := c.http.HTTPClient.Transport.(keepIdle); ok {
-		if ci, ok := k.RoundTripper.(interface{ CloseIdleConnections() }); ok {
-			ci.CloseIdleConnections()
-		}
-	}
-}
+func closeIdleConns(c *Client) { c.CloseIdleConnections() }
 
 // waitConnsClosed fails the test unless the server's open connections drop
 // to zero within a bounded time (the server notices a close asynchronously).
@@ -316,10 +327,21 @@ type faultRow struct {
 	call func(ctx context.Context, e *faultEnv, c *Client) (any, error)
 	// attempts is how many requests the server must see.
 	attempts int
+	// maxAttempts, when set, replaces attempts: the server must see 1 to
+	// maxAttempts requests.
+	maxAttempts int
+	// token is the client's bearer token; "" means faultToken.
+	token string
+	// maxAlloc, when set, bounds the bytes the call allocates
+	// (runtime.MemStats.TotalAlloc, the server's share included).
+	maxAlloc uint64
 	// minElapsed and maxElapsed bound the call's duration.
 	minElapsed, maxElapsed time.Duration
 	check                  func(t *testing.T, got any, err error)
 }
+
+// faultToken is the matrix clients' bearer token, unless a row sets one.
+const faultToken = "pf_test_token"
 
 var (
 	pastDate   = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)
@@ -335,6 +357,10 @@ func faultRows() []faultRow {
 	}
 	slowBackoff := WithRetryWait(10*time.Second, 10*time.Second) // a backoff wait would show as >= 5 s
 	fast := 3 * time.Second                                      // bound for rows that never wait on purpose
+	// A 16 MiB page of empty objects: 5,592,394 of them.
+	emptyObjects := emptyObjectsList((16<<20 - len(emptyObjectsList(0)) + 1) / 3)
+	badKey := "ab\xffcd" // not UTF-8
+	hugeID := strings.Repeat("a", 1<<20)
 
 	return []faultRow{
 		{
@@ -673,17 +699,20 @@ func faultRows() []faultRow {
 			},
 		},
 		{
+			// Failure class 6: a body that ends inside the JSON is a broken
+			// transfer, retried like a read failure, even when its
+			// Content-Length matches the bytes sent.
 			name: "truncated JSON in a complete 200 response",
 			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
 				body := listJSON(0, nil, "tok_a", "tok_b")
 				reply(w, 200, body[:len(body)-7])
 			},
-			attempts:   1, // the server's fault, not the wire's: sending again would not help
+			attempts:   3, // a body that ends inside the JSON is a broken transfer: sent again
 			maxElapsed: fast,
 			check: func(t *testing.T, _ any, err error) {
 				wantNoAPIError(t, err)
-				if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "decoding response (status 200)") {
-					t.Errorf("error %v; want a decoding error wrapping io.ErrUnexpectedEOF", err)
+				if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "giving up after 3 attempts: reading response body: body ends inside the JSON") {
+					t.Errorf("error %v; want a read error wrapping io.ErrUnexpectedEOF after 3 attempts", err)
 				}
 			},
 		},
@@ -713,10 +742,7 @@ func faultRows() []faultRow {
 			attempts:   1,
 			maxElapsed: 10 * time.Second,
 			check: func(t *testing.T, _ any, err error) {
-				wantNoAPIError(t, err)
-				if !errors.Is(err, ErrResponseTooLarge) {
-					t.Errorf("error %v; want ErrResponseTooLarge", err)
-				}
+				wantFailure(t, err, ErrResponseTooLarge)
 			},
 		},
 		{
@@ -865,6 +891,273 @@ func faultRows() []faultRow {
 				}
 			},
 		},
+		{
+			// Failure class 3: a page of millions of empty objects cost
+			// gigabytes; it is refused at once, and not sent again.
+			name: "16 MiB page of empty objects is refused, not retried",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Length", strconv.Itoa(len(emptyObjects)))
+				_, _ = w.Write(emptyObjects)
+			},
+			attempts:   1,
+			maxAlloc:   128 << 20,
+			maxElapsed: 10 * time.Second,
+			check: func(t *testing.T, _ any, err error) {
+				wantFailure(t, err, ErrResponseTooLarge)
+			},
+		},
+		{
+			// Failure class 3: the cap on items per page.
+			name: "page of 1001 items is refused",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				reply(w, 200, string(emptyObjectsList(1001)))
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantFailure(t, err, ErrResponseTooLarge)
+			},
+		},
+		{
+			// Failure class 3: the cap's other side.
+			name: "page of 1000 items is accepted",
+			serve: func(_ *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				reply(w, 200, string(emptyObjectsList(1000)))
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, err error) {
+				if err != nil {
+					t.Fatalf("error %v; want a page of 1000 items", err)
+				}
+				if n := len(got.(*Page[*APIToken]).Items); n != 1000 {
+					t.Errorf("page holds %d items; want 1000", n)
+				}
+			},
+		},
+		{
+			// Failure class 4: buffers grow with the bytes received, not
+			// with the Content-Length the server declared.
+			name: "Content-Length 16 MiB declared, 100 bytes sent",
+			serve: func(e *faultEnv, _ int, w http.ResponseWriter, _ *http.Request) {
+				conn, rw := hijack(e.t, w)
+				fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", 16<<20, emptyObjectsList(40)[:100])
+				_ = rw.Flush()
+				_ = conn.Close()
+			},
+			opts:       []Option{WithMaxRetries(0)},
+			attempts:   1,
+			maxAlloc:   4 << 20,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantFailure(t, err, io.ErrUnexpectedEOF)
+			},
+		},
+		{
+			// Failure class 5: a run of empty pages is a stall, however
+			// their next_page_offset moves.
+			name:  "empty pages with a rising next_page_offset",
+			serve: risingEmptyPages,
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return allYielded(c.APITokens.All(ctx, &ListAPITokensOptions{PageSize: 100}))
+			},
+			maxAttempts: 10,
+			maxElapsed:  fast,
+			check: func(t *testing.T, got any, _ error) {
+				wantOneError(t, got, ErrPaginationStalled)
+			},
+		},
+		{
+			// Failure class 5, with pages planned and fetched ahead.
+			name:  "empty pages with a rising next_page_offset, WithConcurrency(8)",
+			serve: risingEmptyPages,
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return allYielded(c.APITokens.All(ctx, &ListAPITokensOptions{PageSize: 100}, WithConcurrency(8)))
+			},
+			maxAttempts: 10,
+			maxElapsed:  fast,
+			check: func(t *testing.T, got any, _ error) {
+				wantOneError(t, got, ErrPaginationStalled)
+			},
+		},
+		{
+			// Failure class 6: a created token whose body broke off is
+			// fetched again with the same key, not lost.
+			name: "Create: 201 body cut mid-JSON (no Content-Length), then complete",
+			serve: func(e *faultEnv, n int, w http.ResponseWriter, r *http.Request) {
+				e.noteKey(r)
+				body := createdJSON("tok_new", "pf_new_secret_value")
+				if n == 1 {
+					sendCut(e.t, w, 201, body)
+					return
+				}
+				reply(w, 201, body)
+			},
+			call: func(ctx context.Context, e *faultEnv, c *Client) (any, error) {
+				created, err := c.APITokens.Create(ctx, &CreateAPITokenRequest{TokenScope: TokenScopeAccount})
+				return createResult{created, e.seenKeys()}, err
+			},
+			attempts:   2,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, err error) {
+				res := got.(createResult)
+				if err != nil || res.created == nil {
+					t.Fatalf("Create: %v; want the token the second attempt returned", err)
+				}
+				if res.created.ID != "tok_new" || res.created.Token.Reveal() != "pf_new_secret_value" {
+					t.Errorf("created %s with value %q; want tok_new and its value", res.created.ID, res.created.Token.Reveal())
+				}
+				if len(res.keys) != 2 || res.keys[0] == "" || res.keys[0] != res.keys[1] {
+					t.Errorf("idempotency keys %q; want the same key on both attempts", res.keys)
+				}
+			},
+		},
+		{
+			// Failure class 6, for a GET.
+			name: "List: 200 body cut mid-JSON (no Content-Length), then complete",
+			serve: func(e *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
+				body := listJSON(0, nil, "tok_a", "tok_b")
+				if n == 1 {
+					sendCut(e.t, w, 200, body)
+					return
+				}
+				reply(w, 200, body)
+			},
+			attempts:   2,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, err error) {
+				wantPage(t, got, err, "tok_a", "tok_b")
+			},
+		},
+		{
+			// Failure class 7: a key json.Marshal would rewrite is refused
+			// before sending.
+			name:  "List with an idempotency key that is not UTF-8",
+			serve: answerAny,
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return c.APITokens.List(ctx, &ListAPITokensOptions{IdempotencyKey: badKey})
+			},
+			attempts:   0,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantInvalidArgument(t, err)
+			},
+		},
+		{
+			// Failure class 7.
+			name:  "All with an idempotency key that is not UTF-8",
+			serve: answerAny,
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return allYielded(c.APITokens.All(ctx, &ListAPITokensOptions{IdempotencyKey: badKey}))
+			},
+			attempts:   0,
+			maxElapsed: fast,
+			check: func(t *testing.T, got any, _ error) {
+				wantOneError(t, got, ErrInvalidArgument)
+			},
+		},
+		{
+			// Failure class 7.
+			name:  "Create with an idempotency key that is not UTF-8",
+			serve: answerAny,
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return c.APITokens.Create(ctx, &CreateAPITokenRequest{TokenScope: TokenScopeAccount}, WithIdempotencyKey(badKey))
+			},
+			attempts:   0,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantInvalidArgument(t, err)
+			},
+		},
+		{
+			// Failure class 7.
+			name:  "Delete with an idempotency key that is not UTF-8",
+			serve: answerAny,
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return nil, c.APITokens.Delete(ctx, "tok_1", WithIdempotencyKey(badKey))
+			},
+			attempts:   0,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantInvalidArgument(t, err)
+			},
+		},
+		{
+			// Failure class 8: errors.As finds the *net.OpError whether or
+			// not the URL holds the token.
+			name: "connection reset, Get whose ID holds the token",
+			raw:  func(_ *faultEnv, conn net.Conn) { reset(conn) },
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return c.APITokens.Get(ctx, "id-"+faultToken)
+			},
+			attempts:   3,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantTransportError(t, err, faultToken)
+			},
+		},
+		{
+			// Failure class 8, the token path-escaped in the URL.
+			name:  "connection reset, Get whose ID holds a token with '/'",
+			token: spellToken,
+			raw:   func(_ *faultEnv, conn net.Conn) { reset(conn) },
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return c.APITokens.Get(ctx, "id-"+spellToken)
+			},
+			attempts:   3,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantTransportError(t, err, spellToken)
+			},
+		},
+		{
+			// Failure class 8: a huge ID does not make a huge error.
+			name: "Get with a 1 MB ID, 404 in plain text",
+			raw: func(_ *faultEnv, conn net.Conn) {
+				defer conn.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(conn)); err == nil { // read it all: closing on unread data would reset
+					_, _ = io.WriteString(conn, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found")
+				}
+			},
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return c.APITokens.Get(ctx, hugeID)
+			},
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				e := asAPIError(t, err)
+				if e.StatusCode != 404 {
+					t.Errorf("status %d; want 404", e.StatusCode)
+				}
+				if n := len(err.Error()); n >= 2<<10 {
+					t.Errorf("error string is %d bytes; want under 2 KiB", n)
+				}
+				if n := len(e.Path); n >= 512 {
+					t.Errorf("APIError.Path is %d bytes; want under 512", n)
+				}
+			},
+		},
+		{
+			// Failure class 8, for a transport error.
+			name: "Get with a 1 MB ID, connection reset",
+			raw:  func(_ *faultEnv, conn net.Conn) { reset(conn) },
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return c.APITokens.Get(ctx, hugeID)
+			},
+			opts:       []Option{WithMaxRetries(0)}, // one attempt: 1 MB URLs are slow under -race
+			attempts:   1,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				var urlErr *url.Error
+				if !errors.As(err, &urlErr) {
+					t.Errorf("errors.As(%.200v, **url.Error) = false", err)
+				}
+				if n := len(err.Error()); n >= 2<<10 {
+					t.Errorf("error string is %d bytes; want under 2 KiB", n)
+				}
+			},
+		},
 	}
 }
 
@@ -884,30 +1177,14 @@ func TestFaultMatrix(t *testing.T) {
 				}
 			}
 			var baseURL string
-			var rawDone sync.WaitGroup
-			var ln net.Listener
+			var stopRaw func()
 			if row.raw != nil {
-				var err error
-				if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-					t.Fatal(err)
-				}
-				baseURL = "http://" + ln.Addr().String()
-				rawDone.Add(1)
-				go func() {
-					defer rawDone.Done()
-					for {
-						conn, err := ln.Accept()
-						if err != nil {
-							return
-						}
-						e.hits.Add(1)
-						rawDone.Add(1)
-						go func() {
-							defer rawDone.Done()
-							row.raw(e, conn)
-						}()
-					}
-				}()
+				var addr string
+				addr, stopRaw = serveRaw(t, func(conn net.Conn) {
+					e.hits.Add(1)
+					row.raw(e, conn)
+				})
+				baseURL = "http://" + addr
 			} else {
 				e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					n := int(e.hits.Add(1))
@@ -937,7 +1214,11 @@ func TestFaultMatrix(t *testing.T) {
 				ownTransport = &http.Transport{}
 				opts = append(opts, WithHTTPClient(&http.Client{Transport: headerHook{ownTransport, e}}))
 			}
-			c, err := NewClient("pf_test_token", append(opts, row.opts...)...)
+			token := row.token
+			if token == "" {
+				token = faultToken
+			}
+			c, err := NewClient(token, append(opts, row.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -948,9 +1229,16 @@ func TestFaultMatrix(t *testing.T) {
 				}
 			}
 
+			var memBefore, memAfter runtime.MemStats
+			if row.maxAlloc > 0 {
+				runtime.ReadMemStats(&memBefore)
+			}
 			start := time.Now()
 			got, err := call(context.Background(), e, c)
 			elapsed := time.Since(start)
+			if row.maxAlloc > 0 {
+				runtime.ReadMemStats(&memAfter)
+			}
 			attempts := int(e.hits.Load())
 
 			close(e.release)
@@ -958,9 +1246,8 @@ func TestFaultMatrix(t *testing.T) {
 			if ownTransport != nil {
 				ownTransport.CloseIdleConnections()
 			}
-			if ln != nil {
-				_ = ln.Close()
-				rawDone.Wait()
+			if stopRaw != nil {
+				stopRaw()
 			} else {
 				// With its idle connections closed, the client holds none
 				// open: a response body it forgot to close would keep one.
@@ -968,9 +1255,15 @@ func TestFaultMatrix(t *testing.T) {
 				e.srv.Close()
 			}
 
-			t.Logf("attempts=%d elapsed=%s err=%v", attempts, elapsed.Round(time.Millisecond), err)
-			if attempts != row.attempts {
-				t.Errorf("server saw %d requests; want %d\nclient log:\n%s", attempts, row.attempts, e.logs)
+			t.Logf("attempts=%d elapsed=%s err=%.500v", attempts, elapsed.Round(time.Millisecond), err)
+			switch {
+			case row.maxAttempts > 0 && (attempts < 1 || attempts > row.maxAttempts):
+				t.Errorf("server saw %d requests; want 1..%d", attempts, row.maxAttempts)
+			case row.maxAttempts == 0 && attempts != row.attempts:
+				t.Errorf("server saw %d requests; want %d\nclient log:\n%.4000s", attempts, row.attempts, e.logs)
+			}
+			if alloc := memAfter.TotalAlloc - memBefore.TotalAlloc; row.maxAlloc > 0 && alloc > row.maxAlloc {
+				t.Errorf("the call allocated %.1f MiB; want at most %d MiB", float64(alloc)/(1<<20), row.maxAlloc>>20)
 			}
 			if elapsed < row.minElapsed || elapsed > row.maxElapsed {
 				t.Errorf("call took %s; want %s..%s", elapsed, row.minElapsed, row.maxElapsed)

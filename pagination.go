@@ -4,86 +4,10 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"net/url"
-	"strings"
+	"net/http"
 	"sync"
 	"sync/atomic"
 )
-
-// SortField names the field a list is sorted by. Which fields a list accepts
-// depends on the list; the server answers an unsupported one with
-// CodeInvalidValue.
-type SortField string
-
-// Sort fields the API documents.
-const (
-	SortByID                 SortField = "id"
-	SortByLastSeen           SortField = "last_seen"
-	SortByStatus             SortField = "status"
-	SortByTitle              SortField = "title"
-	SortByTimestamp          SortField = "timestamp"
-	SortByStartedAt          SortField = "started_at"
-	SortByFinishedAt         SortField = "finished_at"
-	SortByEmail              SortField = "email"
-	SortByName               SortField = "name"
-	SortByExternalIdentifier SortField = "external_identifier"
-)
-
-// SortDirection is ascending or descending.
-type SortDirection string
-
-// Sort directions.
-const (
-	SortAsc  SortDirection = "asc"
-	SortDesc SortDirection = "desc"
-)
-
-// Sort asks the server to order a list. The zero Sort leaves the order to the
-// server. On the wire it is the query parameter sorting: "status" ascending,
-// "-status" descending.
-type Sort struct {
-	// Field to sort by; "" sends no sorting parameter.
-	Field SortField
-	// Direction is SortAsc or SortDesc; "" means SortAsc.
-	Direction SortDirection
-}
-
-// IsZero reports whether s asks for no sorting.
-func (s Sort) IsZero() bool { return s.Field == "" }
-
-// validate reports a Sort the server could not read.
-func (s Sort) validate() error {
-	if s.Field == "" {
-		if s.Direction != "" {
-			return fmt.Errorf("sort direction %q given without a field", s.Direction)
-		}
-		return nil
-	}
-	if strings.HasPrefix(string(s.Field), "-") || strings.TrimSpace(string(s.Field)) != string(s.Field) {
-		return fmt.Errorf("sort field %q: give the bare field name and set Direction", s.Field)
-	}
-	switch s.Direction {
-	case "", SortAsc, SortDesc:
-		return nil
-	}
-	return fmt.Errorf("sort direction %q: want %q or %q", s.Direction, SortAsc, SortDesc)
-}
-
-// EncodeValues adds the sorting parameter to v; go-querystring calls it.
-func (s Sort) EncodeValues(key string, v *url.Values) error {
-	if err := s.validate(); err != nil {
-		return err
-	}
-	if s.Field == "" {
-		return nil
-	}
-	if s.Direction == SortDesc {
-		v.Set(key, "-"+string(s.Field))
-	} else {
-		v.Set(key, string(s.Field))
-	}
-	return nil
-}
 
 // Page is one page of a list.
 type Page[T any] struct {
@@ -137,115 +61,78 @@ type Sorting struct {
 	Direction SortDirection `json:"direction"`
 }
 
-// IterOption configures an iterator such as APITokensService.All.
-type IterOption func(*iterConfig)
-
-// iterConfig is what the IterOptions set.
-type iterConfig struct {
-	concurrency int
-}
-
-// maxConcurrency bounds Concurrency; it matches the idle connections the
-// client's own transport keeps per host, so parallel pages reuse them.
-const maxConcurrency = 16
-
-// Concurrency lets an iterator fetch up to n pages at once. It still yields
-// items in server order, each exactly once, and the idempotency key still
-// goes with the first page only.
-//
-// The first page is fetched alone; its pagination (page_offset, page_size,
-// item_count) gives the offsets of the others, which are then fetched with
-// up to n requests in flight and at most 2n pages ahead of the one being
-// yielded, so memory stays bounded however long the list. Whenever the
-// server has answered 429 Too Many Requests since the last page arrived,
-// the iterator halves the number of requests it keeps in flight (down to
-// one; the throttled request itself is retried as usual). When a page's
-// next_page_offset disagrees with the computed offsets — the list changed,
-// or the server pages differently — the iterator drops the pages fetched
-// ahead and follows next_page_offset one page at a time from there. When the
-// caller stops ranging, an error occurs or ctx ends, requests in flight are
-// cancelled and the iterator returns only after they have finished.
-//
-// n below 1 means 1, fetching one page after another, the default; n above
-// 16 means 16. With WithHTTPClient, give the transport at least n idle
-// connections per host (http.Transport.MaxIdleConnsPerHost) so that
-// connections are reused.
-func Concurrency(n int) IterOption {
-	return func(c *iterConfig) { c.concurrency = min(max(n, 1), maxConcurrency) }
-}
-
-func newIterConfig(opts []IterOption) iterConfig {
-	cfg := iterConfig{concurrency: 1}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&cfg)
-		}
-	}
-	return cfg
-}
-
 // fetchPage fetches the page that starts at offset. first is true for the
-// first request of a walk.
-type fetchPage[T any] func(ctx context.Context, offset int, first bool) (*Page[T], error)
+// first request of a walk; throttled, when not nil, counts the 429 answers
+// the request receives. It returns the last HTTP response it received, if
+// any, with the page or the error.
+type fetchPage[T any] func(ctx context.Context, offset int, first bool, throttled *atomic.Int64) (*Page[T], *http.Response, error)
+
+// pageWalk is one range over a list: what every page of it shares.
+type pageWalk[T any] struct {
+	op    string // names the operation in errors
+	fetch fetchPage[T]
+	yield func(T, error) bool
+	into  **http.Response // WithResponseInto's destination, or nil
+
+	emptyRun int // empty pages in a row that named a next page
+}
+
+// maxEmptyRun is how many empty pages in a row may name a next page
+// before a walk stops with ErrPaginationStalled: a list that only seems to
+// go on would otherwise be followed without end, and with nothing yielded
+// the caller's loop never gets the chance to break.
+const maxEmptyRun = 3
 
 // allPages walks a list from offset start, following the server's
 // next_page_offset exactly, and yields every item in server order. It stops
 // after the last page, when the consumer stops (no further request), or at
-// the first error, which it yields once as (zero, err). A next offset that does
-// not move past the offset just requested is an error. op names the
-// operation in errors. With cfg.concurrency above 1, pages after the first
-// are fetched ahead in parallel; see Concurrency.
-func allPages[T any](ctx context.Context, op string, start int, cfg iterConfig, fetch fetchPage[T]) iter.Seq2[T, error] {
+// the first error, which it yields once as (zero, err); a walk that stops
+// making progress is an error (see walk.advance). op names the operation in
+// errors; into, when not nil, receives the response of each page as it is
+// yielded. With concurrency above 1, pages after the first are fetched
+// ahead in parallel; see WithConcurrency.
+func allPages[T any](ctx context.Context, op string, start, concurrency int, into **http.Response, fetch fetchPage[T]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		if cfg.concurrency <= 1 {
-			walkPages(ctx, op, start, true, fetch, yield)
+		w := &pageWalk[T]{op: op, fetch: fetch, yield: yield, into: into}
+		if concurrency <= 1 {
+			w.oneByOne(ctx, start, true)
 			return
 		}
-		var zero T
-		page, err := fetch(ctx, start, true)
+		page, resp, err := fetch(ctx, start, true, nil)
 		if err != nil {
-			yield(zero, err)
+			w.deliver(nil, resp, err)
 			return
 		}
-		next, more, err := nextOffset(op, page, start)
-		switch plan, ok := planPages(page); {
+		next, more, err := w.advance(page, start)
+		if plan, ok := planPages(page); err == nil && more && ok && plan.next(page.Pagination.PageOffset) == next {
+			// The first page's items go out once the requests for the
+			// next pages are under way.
+			if next, more = w.ahead(ctx, plan, page, resp, next, concurrency); more {
+				w.oneByOne(ctx, next, false)
+			}
+			return
+		}
+		switch {
+		case !w.deliver(page, resp, nil):
 		case err != nil:
-			if yieldItems(page, yield) {
-				yield(zero, err)
-			}
-			return
-		case !more:
-			yieldItems(page, yield)
-			return
-		case ok && plan.next(page.Pagination.PageOffset) == next:
-			if next, more = fetchAhead(ctx, op, plan, page, next, cfg.concurrency, fetch, yield); !more {
-				return
-			}
-		default:
-			if !yieldItems(page, yield) {
-				return
-			}
+			w.fail(err)
+		case more:
+			w.oneByOne(ctx, next, false)
 		}
-		walkPages(ctx, op, next, false, fetch, yield)
 	}
 }
 
-// walkPages fetches one page after another from offset, following
+// oneByOne fetches one page after another from offset, following
 // next_page_offset. first marks offset as the walk's first request.
-func walkPages[T any](ctx context.Context, op string, offset int, first bool, fetch fetchPage[T], yield func(T, error) bool) {
-	var zero T
+func (w *pageWalk[T]) oneByOne(ctx context.Context, offset int, first bool) {
 	for {
-		page, err := fetch(ctx, offset, first)
-		if err != nil {
-			yield(zero, err)
+		page, resp, err := w.fetch(ctx, offset, first, nil)
+		if !w.deliver(page, resp, err) {
 			return
 		}
-		if !yieldItems(page, yield) {
-			return
-		}
-		next, more, err := nextOffset(op, page, offset)
+		next, more, err := w.advance(page, offset)
 		if err != nil {
-			yield(zero, err)
+			w.fail(err)
 			return
 		}
 		if !more {
@@ -255,27 +142,46 @@ func walkPages[T any](ctx context.Context, op string, offset int, first bool, fe
 	}
 }
 
-// yieldItems yields the page's items and reports whether the consumer wants
-// more.
-func yieldItems[T any](page *Page[T], yield func(T, error) bool) bool {
+// deliver records resp for WithResponseInto, then yields err, or the page's
+// items. It reports whether the walk goes on.
+func (w *pageWalk[T]) deliver(page *Page[T], resp *http.Response, err error) bool {
+	if w.into != nil && resp != nil {
+		*w.into = resp
+	}
+	if err != nil {
+		w.fail(err)
+		return false
+	}
 	for _, item := range page.Items {
-		if !yield(item, nil) {
+		if !w.yield(item, nil) {
 			return false
 		}
 	}
 	return true
 }
 
-// nextOffset returns the server's next_page_offset for the page fetched at
-// offset, false on the last page, or ErrPaginationStalled when it does not
-// move forward.
-func nextOffset[T any](op string, page *Page[T], offset int) (int, bool, error) {
+// fail yields err as the walk's last value.
+func (w *pageWalk[T]) fail(err error) {
+	var zero T
+	w.yield(zero, err)
+}
+
+// advance returns the server's next_page_offset for the page fetched at
+// offset, false on the last page, or ErrPaginationStalled when the walk is
+// not moving forward: the next offset is not past offset, or maxEmptyRun
+// empty pages in a row still name a next page.
+func (w *pageWalk[T]) advance(page *Page[T], offset int) (int, bool, error) {
 	next, ok := page.NextOffset()
 	if !ok {
 		return 0, false, nil
 	}
 	if next <= offset {
-		return 0, false, fmt.Errorf("prefactor: %s: %w: next_page_offset %d does not move past offset %d", op, ErrPaginationStalled, next, offset)
+		return 0, false, fmt.Errorf("prefactor: %s: %w: next_page_offset %d does not move past offset %d", w.op, ErrPaginationStalled, next, offset)
+	}
+	if len(page.Items) > 0 {
+		w.emptyRun = 0
+	} else if w.emptyRun++; w.emptyRun >= maxEmptyRun {
+		return 0, false, fmt.Errorf("prefactor: %s: %w: %d empty pages in a row, up to offset %d, still name a next page", w.op, ErrPaginationStalled, w.emptyRun, offset)
 	}
 	return next, true, nil
 }
@@ -287,10 +193,11 @@ type pagePlan struct {
 }
 
 // planPages reads the layout from the first page; ok is false when its
-// pagination is missing or does not describe one.
+// pagination is missing or does not describe one, or the page is empty
+// (which no list with more to come starts with).
 func planPages[T any](page *Page[T]) (pagePlan, bool) {
 	p := page.Pagination
-	if p == nil || p.PageSize <= 0 || p.PageOffset < 0 || p.ItemCount <= p.PageOffset {
+	if p == nil || len(page.Items) == 0 || p.PageSize <= 0 || p.PageOffset < 0 || p.ItemCount <= p.PageOffset {
 		return pagePlan{}, false
 	}
 	return pagePlan{size: p.PageSize, count: p.ItemCount}, true
@@ -316,37 +223,25 @@ func (p pagePlan) expectNext(page interface{ NextOffset() (int, bool) }, offset 
 	return ok && got == want
 }
 
-// throttle counts the 429 answers the requests of a parallel walk receive;
-// the retry hook finds it in the request's context.
-type throttle struct{ n atomic.Int64 }
-
-type throttleKey struct{}
-
-// noteThrottled records a 429 answer to a request made with ctx.
-func noteThrottled(ctx context.Context) {
-	if t, ok := ctx.Value(throttleKey{}).(*throttle); ok {
-		t.n.Add(1)
-	}
-}
-
-// fetchAhead fetches the pages of plan from offset on and yields their
-// items in order, after those of first, the page before them; it starts the
-// requests before yielding first, so the consumer's work overlaps them. At
-// most n requests are in flight (fewer after a 429) and at most 2n pages
-// are fetched ahead of the one being yielded, which bounds memory; a
-// request starts as soon as any other finishes, so a slow page does not
-// hold back requests for the pages after it.
+// ahead fetches the pages of plan from offset on, with up to n requests in
+// flight (fewer after a 429) and at most 2n pages fetched ahead of the one
+// being yielded, which bounds memory, and yields their items in order,
+// after those of first, the page before them (received as firstResp). It
+// starts the requests before yielding first, so the consumer's work
+// overlaps them. A request starts as soon as any other finishes, so a slow
+// page does not hold back requests for the pages after it.
 //
 // It returns the offset to continue from one page at a time and true when a
-// page's next_page_offset disagreed with the plan; false when the walk is
-// over (last page, consumer stopped, or an error, which it has yielded).
-// Before returning it cancels the requests in flight and waits for them.
-func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Page[T], offset, n int, fetch fetchPage[T], yield func(T, error) bool) (int, bool) {
-	var zero T
+// page's next_page_offset disagreed with the plan or the page was empty;
+// false when the walk is over (last page, consumer stopped, or an error,
+// which it has yielded). Before returning it cancels the requests in flight
+// and waits for them.
+func (w *pageWalk[T]) ahead(ctx context.Context, plan pagePlan, first *Page[T], firstResp *http.Response, offset, n int) (int, bool) {
 	type result struct {
 		seq    int // position in the walk: 0 for the page at the first offset
 		offset int
 		page   *Page[T]
+		resp   *http.Response
 		err    error
 	}
 	window := 2 * n
@@ -355,8 +250,8 @@ func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Pag
 	results := make(chan result, n)
 	ready := make([]*result, window) // finished, not yet yielded; by seq % window
 
-	thr := new(throttle)
-	ctx, cancel := context.WithCancel(context.WithValue(ctx, throttleKey{}, thr))
+	thr := new(atomic.Int64) // 429s the walk's requests received
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait() // runs after cancel
 	defer cancel()
@@ -375,7 +270,7 @@ func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Pag
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.page, r.err = fetch(ctx, r.offset, false)
+				r.page, r.resp, r.err = w.fetch(ctx, r.offset, false, thr)
 				results <- r
 			}()
 			inFlight++
@@ -387,14 +282,14 @@ func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Pag
 		r := <-results
 		inFlight--
 		failed = failed || r.err != nil
-		if t := thr.n.Load(); t != throttled {
+		if t := thr.Load(); t != throttled {
 			throttled, limit = t, max(limit/2, 1)
 		}
 		ready[r.seq%window] = &r
 	}
 
 	start()
-	if !yieldItems(first, yield) {
+	if !w.deliver(first, firstResp, nil) {
 		return 0, false
 	}
 	for yielded < started {
@@ -405,24 +300,20 @@ func fetchAhead[T any](ctx context.Context, op string, plan pagePlan, first *Pag
 		r := ready[yielded%window]
 		ready[yielded%window] = nil
 		yielded++
-		if r.err != nil {
-			yield(zero, r.err)
-			return 0, false
-		}
-		if !plan.expectNext(r.page, r.offset) {
+		if r.err == nil && (len(r.page.Items) == 0 || !plan.expectNext(r.page, r.offset)) {
 			// Off plan: drop what was fetched ahead and follow the server.
-			if !yieldItems(r.page, yield) {
+			if !w.deliver(r.page, r.resp, nil) {
 				return 0, false
 			}
-			next, more, err := nextOffset(op, r.page, r.offset)
+			next, more, err := w.advance(r.page, r.offset)
 			if err != nil {
-				yield(zero, err)
+				w.fail(err)
 				return 0, false
 			}
 			return next, more
 		}
 		start() // keep fetching while the consumer works through this page
-		if !yieldItems(r.page, yield) {
+		if !w.deliver(r.page, r.resp, r.err) {
 			return 0, false
 		}
 	}

@@ -191,7 +191,7 @@ func TestConcurrencyOrderExactlyOnce(t *testing.T) {
 			f := &fakeList{n: tc.n}
 			c := fakeClient(t, f)
 			opts := &ListAPITokensOptions{PageSize: tc.size, Offset: tc.offset, IdempotencyKey: "walk-1"}
-			got := walk(c.APITokens.All(context.Background(), opts, Concurrency(tc.concurrency)), nil)
+			got := walk(c.APITokens.All(context.Background(), opts, WithConcurrency(tc.concurrency)), nil)
 			if want := ids(tc.offset, tc.n); !reflect.DeepEqual(got, want) {
 				t.Fatalf("yielded %v,\nwant %v", got, want)
 			}
@@ -242,7 +242,7 @@ func TestConcurrencyFetchesNPagesAtOnce(t *testing.T) {
 	}
 	c := fakeClient(t, f)
 	withTimeout(t, func() {
-		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, Concurrency(n)), nil)
+		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(n)), nil)
 		if !reflect.DeepEqual(got, ids(0, 100)) {
 			t.Errorf("yielded %v", got)
 		}
@@ -264,7 +264,7 @@ func TestConcurrencyBreakCancelsAndWaits(t *testing.T) {
 	c := fakeClient(t, f)
 	var got []string
 	withTimeout(t, func() {
-		got = walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, Concurrency(8)),
+		got = walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(8)),
 			func(n int) bool { return n == 25 })
 	})
 	if !reflect.DeepEqual(got, ids(0, 25)) {
@@ -279,7 +279,7 @@ func TestConcurrencyBreakCancelsAndWaits(t *testing.T) {
 		total += h
 	}
 	if total > 1+16 {
-		t.Errorf("%d requests for a walk stopped on page 3 of 100 with Concurrency(8)", total)
+		t.Errorf("%d requests for a walk stopped on page 3 of 100 with WithConcurrency(8)", total)
 	}
 	waitGoroutines(t, before)
 	if after, _, _ := f.stats(); !reflect.DeepEqual(after, hits) {
@@ -302,7 +302,7 @@ func TestConcurrencyErrorStopsOnce(t *testing.T) {
 	c := fakeClient(t, f)
 	var got []string
 	withTimeout(t, func() {
-		got = walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, Concurrency(8)), nil)
+		got = walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(8)), nil)
 	})
 	if len(got) != 41 || !reflect.DeepEqual(got[:40], ids(0, 40)) || !strings.Contains(got[40], "403 not_permitted: nope") {
 		t.Errorf("yielded %v, want 40 tokens then the 403 once", got)
@@ -328,7 +328,7 @@ func TestConcurrencyContextCancel(t *testing.T) {
 	var got []string
 	var errs []error
 	withTimeout(t, func() {
-		for tok, err := range c.APITokens.All(ctx, &ListAPITokensOptions{PageSize: 10}, Concurrency(4)) {
+		for tok, err := range c.APITokens.All(ctx, &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)) {
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -366,7 +366,7 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 			return nil
 		}
 		c := fakeClient(t, f)
-		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, Concurrency(4)), nil)
+		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
 		if want := append(ids(0, 40), ids(35, 100)...); !reflect.DeepEqual(got, want) {
 			t.Errorf("yielded %v,\nwant %v", got, want)
 		}
@@ -386,7 +386,7 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 			return nil
 		}
 		c := fakeClient(t, f)
-		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, Concurrency(4)), nil)
+		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
 		var want []string
 		for off := 0; off < 100; off += 20 {
 			want = append(want, ids(off, off+10)...)
@@ -407,7 +407,7 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 			return ptr(offset + size)
 		}
 		c := fakeClient(t, f)
-		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, Concurrency(4)), nil)
+		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
 		if len(got) != 31 || !reflect.DeepEqual(got[:30], ids(0, 30)) || !strings.Contains(got[30], "does not move past offset 20") {
 			t.Errorf("yielded %v, want 30 tokens and ErrPaginationStalled", got)
 		}
@@ -418,7 +418,7 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 			return jsonResponse(req, 200, `{"status":"success","summaries":[{"id":"only"}],"pagination":null}`)
 		}
 		c := fakeClient(t, f)
-		if got := walk(c.APITokens.All(context.Background(), nil, Concurrency(4)), nil); !reflect.DeepEqual(got, []string{"only"}) {
+		if got := walk(c.APITokens.All(context.Background(), nil, WithConcurrency(4)), nil); !reflect.DeepEqual(got, []string{"only"}) {
 			t.Errorf("yielded %v", got)
 		}
 	})
@@ -430,12 +430,12 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 func TestConcurrencyBacksOffOnThrottle(t *testing.T) {
 	const n, size, count = 4, 10, 200
 	var running, maxLater atomic.Int32
-	fetch := func(ctx context.Context, offset int, first bool) (*Page[int], error) {
+	fetch := func(ctx context.Context, offset int, first bool, throttled *atomic.Int64) (*Page[int], *http.Response, error) {
 		cur := running.Add(1)
 		defer running.Add(-1)
 		switch {
 		case offset > 0 && offset <= n*size:
-			noteThrottled(ctx)
+			throttled.Add(1)
 		case offset > n*size:
 			for old := maxLater.Load(); cur > old && !maxLater.CompareAndSwap(old, cur); old = maxLater.Load() {
 			}
@@ -447,10 +447,10 @@ func TestConcurrencyBacksOffOnThrottle(t *testing.T) {
 		if offset+size < count {
 			p.Pagination.NextPageOffset = ptr(offset + size)
 		}
-		return p, nil
+		return p, nil, nil
 	}
 	var got []int
-	for v, err := range allPages(context.Background(), "test", 0, iterConfig{concurrency: n}, fetch) {
+	for v, err := range allPages(context.Background(), "test", 0, n, nil, fetch) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -483,7 +483,7 @@ func TestConcurrencyRetries429(t *testing.T) {
 		return resp
 	}
 	c := fakeClient(t, f)
-	got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, Concurrency(4)), nil)
+	got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
 	if !reflect.DeepEqual(got, ids(0, 100)) {
 		t.Errorf("yielded %v", got)
 	}
@@ -492,36 +492,42 @@ func TestConcurrencyRetries429(t *testing.T) {
 	}
 }
 
-func TestCheckRetryReportsThrottle(t *testing.T) {
+// TestCheckCountsThrottle: the request's counter sees each 429 answer once,
+// and a request without one (a call outside a parallel walk) counts nothing.
+func TestCheckCountsThrottle(t *testing.T) {
 	c, err := NewClient(testToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	thr := new(throttle)
-	ctx := context.WithValue(context.Background(), throttleKey{}, thr)
-	for _, status := range []int{200, 500, 429} {
-		_, _ = c.checkRetry(ctx, &http.Response{StatusCode: status, Header: http.Header{}}, nil)
+	thr := new(atomic.Int64)
+	for _, counter := range []*atomic.Int64{thr, nil} {
+		k := &call{c: c, r: &apiRequest{idempotent: true, throttled: counter}}
+		for _, status := range []int{200, 500, 429} {
+			k.attempts++
+			_, _ = k.check(context.Background(), &http.Response{StatusCode: status, Header: http.Header{}, Body: http.NoBody}, nil)
+		}
 	}
-	if got := thr.n.Load(); got != 1 {
+	if got := thr.Load(); got != 1 {
 		t.Errorf("throttle counted %d answers, want 1 (the 429)", got)
 	}
-	noteThrottled(context.Background()) // no walk in the context: nothing happens
 }
 
 func TestConcurrencyOption(t *testing.T) {
 	for _, tc := range []struct {
-		opts []IterOption
+		opts []RequestOption
 		want int
 	}{
 		{nil, 1},
-		{[]IterOption{nil}, 1},
-		{[]IterOption{Concurrency(0)}, 1},
-		{[]IterOption{Concurrency(-3)}, 1},
-		{[]IterOption{Concurrency(5)}, 5},
-		{[]IterOption{Concurrency(1000)}, 16},
-		{[]IterOption{Concurrency(5), Concurrency(2)}, 2},
+		{[]RequestOption{nil}, 1},
+		{[]RequestOption{WithConcurrency(0)}, 1},
+		{[]RequestOption{WithConcurrency(-3)}, 1},
+		{[]RequestOption{WithConcurrency(5)}, 5},
+		{[]RequestOption{WithConcurrency(1000)}, 16},
+		{[]RequestOption{WithConcurrency(5), WithConcurrency(2)}, 2},
+		{[]RequestOption{WithIdempotencyKey("k"), WithConcurrency(3)}, 3},
 	} {
-		if got := newIterConfig(tc.opts).concurrency; got != tc.want {
+		cfg, err := newRequestConfig(tc.opts)
+		if got := cfg.concurrency; err != nil || got != tc.want {
 			t.Errorf("%d options: concurrency %d, want %d", len(tc.opts), got, tc.want)
 		}
 	}
@@ -541,7 +547,7 @@ func TestConcurrencyQueryEncoding(t *testing.T) {
 	}
 	c := fakeClient(t, f)
 	opts := &ListAPITokensOptions{AccountID: "acc", Sort: Sort{Field: SortByStatus, Direction: SortDesc}, PageSize: 10, IdempotencyKey: "k"}
-	walk(c.APITokens.All(context.Background(), opts, Concurrency(3)), nil)
+	walk(c.APITokens.All(context.Background(), opts, WithConcurrency(3)), nil)
 	want := map[int]url.Values{
 		0:  {"account_id": {"acc"}, "sorting": {"-status"}, "pagination[page_size]": {"10"}, "idempotency_key": {"k"}},
 		10: {"account_id": {"acc"}, "sorting": {"-status"}, "pagination[page_size]": {"10"}, "pagination[offset]": {"10"}},

@@ -4,55 +4,110 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
 )
 
-// RequestOption adjusts one call of a method that changes something on the
-// server (Create, Suspend, Activate, Revoke, Delete). Build it with a With…
-// function such as WithIdempotencyKey; a nil RequestOption is ignored.
+// RequestOption adjusts one call. Every method of a service takes them;
+// a method ignores the options that do not concern it (see each With…
+// function), and a nil RequestOption is ignored.
 type RequestOption func(*requestConfig)
 
 // requestConfig collects what the RequestOptions of one call set.
 type requestConfig struct {
 	idempotencyKey    string
 	idempotencyKeySet bool
+	concurrency       int
+	responseInto      **http.Response
+	responseIntoSet   bool
 }
 
-// WithIdempotencyKey sends key as the call's idempotency key instead of a
-// generated one. The API remembers the key with the first result: the same
-// key with the same request gets that result again, and with a different
-// request an *APIError with Code CodeIdempotencyKeyAlreadyUsed. Reuse a key
-// of your own to make a call safe to repeat across program restarts.
+// WithIdempotencyKey sends key as the call's idempotency key. The API
+// remembers the key with the first result: the same key with the same
+// request gets that result again, and with a different request an
+// *APIError with Code CodeIdempotencyKeyAlreadyUsed. Reuse a key of your own
+// to make a call safe to repeat across program restarts.
 //
-// key must be 1 to 64 characters; an empty or longer key makes the call
-// return an error matching ErrInvalidArgument, and nothing is sent.
-// Default: a fresh random key for each call, which the SDK's own retries of
-// that call reuse.
+// Create, Suspend, Activate, Revoke and Delete send a fresh random key
+// without it, which their own retries reuse. On List and All it is the
+// same as [ListAPITokensOptions.IdempotencyKey] (setting both to different
+// keys is an error); Get and Ping ignore it.
+//
+// key must be 1 to 64 characters of valid UTF-8; any other key makes the
+// call return an error matching ErrInvalidArgument, and nothing is sent.
 func WithIdempotencyKey(key string) RequestOption {
 	return func(c *requestConfig) {
 		c.idempotencyKey, c.idempotencyKeySet = key, true
 	}
 }
 
-// newRequestConfig applies opts and settles the idempotency key: the
-// caller's, checked, or a new random one.
+// maxConcurrency bounds WithConcurrency.
+const maxConcurrency = 16
+
+// WithConcurrency lets [APITokensService.All] fetch up to n pages at once;
+// other methods ignore it. The walk still yields items in server order,
+// each exactly once, and the idempotency key still goes with the first page
+// only.
+//
+// The first page is fetched alone; its pagination (page_offset, page_size,
+// item_count) gives the offsets of the others, which are then fetched with
+// up to n requests in flight and at most 2n pages ahead of the one being
+// yielded, so memory stays bounded however long the list. Whenever the
+// server has answered 429 Too Many Requests since the last page arrived,
+// the walk halves the number of requests it keeps in flight (down to one;
+// the throttled request itself is retried as usual). When a page's
+// next_page_offset disagrees with the computed offsets, or a page is empty,
+// the walk drops the pages fetched ahead and follows next_page_offset one
+// page at a time from there. When the caller stops ranging, an error occurs
+// or ctx ends, requests in flight are cancelled and the iterator returns
+// only after they have finished.
+//
+// n below 1 means 1, fetching one page after another, the default; n above
+// 16 means 16. With WithHTTPClient, give the transport at least n idle
+// connections per host (http.Transport.MaxIdleConnsPerHost) so that
+// connections are reused.
+func WithConcurrency(n int) RequestOption {
+	return func(c *requestConfig) { c.concurrency = min(max(n, 1), maxConcurrency) }
+}
+
+// WithResponseInto stores in *dst the last HTTP response the call received,
+// for its status and headers (such as X-Request-Id); its body has already
+// been read and closed. It is set whether the call succeeds or fails with
+// an HTTP status, and left alone when no response arrived. For All it is
+// the response of the last page fetched. A nil dst makes the call return an
+// error matching ErrInvalidArgument.
+func WithResponseInto(dst **http.Response) RequestOption {
+	return func(c *requestConfig) { c.responseInto, c.responseIntoSet = dst, true }
+}
+
+// newRequestConfig applies opts and checks what they set.
 func newRequestConfig(opts []RequestOption) (requestConfig, error) {
-	var c requestConfig
+	c := requestConfig{concurrency: 1}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&c)
 		}
 	}
+	if c.responseIntoSet && c.responseInto == nil {
+		return c, errors.New("WithResponseInto: nil destination")
+	}
 	if !c.idempotencyKeySet {
-		c.idempotencyKey = newIdempotencyKey()
 		return c, nil
 	}
 	if c.idempotencyKey == "" {
 		return c, errors.New("WithIdempotencyKey: empty key; omit the option to have one generated")
 	}
-	if err := checkKeyLength(c.idempotencyKey); err != nil {
+	if err := checkKey(c.idempotencyKey); err != nil {
 		return c, fmt.Errorf("WithIdempotencyKey: %w", err)
 	}
 	return c, nil
+}
+
+// mutationKey returns the caller's idempotency key, or a new random one.
+func (c *requestConfig) mutationKey() string {
+	if c.idempotencyKeySet {
+		return c.idempotencyKey
+	}
+	return newIdempotencyKey()
 }
 
 // newIdempotencyKey returns 26 random base32 characters (128 bits) from

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -16,112 +15,96 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// retryDecision is the whole retry policy. It says whether to try again and
-// why; checkRetry logs the reason. In order:
+// decision is what retryDecision makes of one attempt.
+type decision struct {
+	retry  bool
+	wait   time.Duration // before the next attempt, when retry
+	reason string        // for the debug log
+}
+
+// retryDecision is the whole retry policy: given what one attempt of a
+// request produced (resp, and err as request.go's check classified it), it
+// says whether to try again, after how long, and why. In order:
 //
-//	what happened                                  decision
-//	context cancelled or past its deadline         stop, with the context's error
-//	429 or 503 whose Retry-After exceeds the limit stop, *APIError with RetryAfter
+//	what happened                                   decision
+//	context cancelled or past its deadline          stop, with the context's error
+//	2xx decoded, or a body over the limits          stop
+//	transport error net/http cannot get past        stop
+//	  (bad certificate, scheme, too many redirects)
+//	request not idempotent (mutation without key)   stop
+//	transport error the server may not have seen    retry, after backoff
+//	body cut short, or ending inside the JSON       retry, after backoff
+//	429 or 503 whose Retry-After exceeds the limit  stop, *APIError with RetryAfter
 //	  or ends after the context's deadline
-//	request not idempotent (mutation without key)  stop
-//	transport error the server may not have seen   retry (not: TLS, scheme, redirect loop)
-//	connection lost while reading the body         retry (not: body over 16 MiB)
-//	429, 500, 502, 503, 504 and other 5xx but 501  retry, after Retry-After or backoff
-//	anything else (2xx, 3xx, 4xx, 501, bad JSON)   stop
-func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err error) (retry bool, reason string, stopErr error) {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return false, "context done", ctxErr
+//	429, 500, 502, 503, 504 and other 5xx but 501   retry, after Retry-After (plus up
+//	                                                to a fifth) or backoff
+//	anything else (3xx, 4xx, 501, malformed JSON)   stop
+//
+// attempt counts from 0 for the first attempt.
+func (c *Client) retryDecision(ctx context.Context, idempotent bool, attempt int, resp *http.Response, err error) decision {
+	if ctx.Err() != nil {
+		return decision{reason: "context done"}
 	}
-	idempotent := stateOf(ctx).idempotent
+	if err == nil {
+		return decision{reason: "success"}
+	}
 	var apiErr *APIError
-	var readErr *bodyReadError
+	var readErr *readError
 	var urlErr *url.Error
 	switch {
 	case errors.As(err, &apiErr):
-		return false, fmt.Sprintf("status %d is final", apiErr.StatusCode), nil
 	case errors.As(err, &readErr):
-		if errors.Is(err, ErrResponseTooLarge) {
-			return false, "response body too large", nil
-		}
 		if !idempotent {
-			return false, "body read failed; request not idempotent", nil
+			return decision{reason: "body incomplete; request not idempotent"}
 		}
-		return true, "body read failed: " + readErr.err.Error(), nil
-	case err != nil && resp != nil && !errors.As(err, &urlErr):
-		// A 2xx body that did not decode: the server's fault, not the wire's.
-		return false, "malformed response", nil
-	case err != nil:
+		return decision{retry: true, wait: c.backoff(attempt, nil), reason: readErr.Error()}
+	case errors.As(err, &urlErr):
 		// From http.Client.Do; a failed redirect policy comes with the
 		// redirect response.
 		if ok, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err); !ok {
-			return false, "permanent transport error", nil
+			return decision{reason: "permanent transport error"}
 		}
 		if !idempotent {
-			return false, "transport error; request not idempotent", nil
+			return decision{reason: "transport error; request not idempotent"}
 		}
-		return true, "transport error: " + err.Error(), nil
+		return decision{retry: true, wait: c.backoff(attempt, nil), reason: "transport error: " + err.Error()}
+	default: // a body over the limits, or a 2xx body that did not decode
+		return decision{reason: err.Error()}
 	}
 
-	status := resp.StatusCode
+	status := apiErr.StatusCode
 	if status != http.StatusTooManyRequests && (status < 500 || status == http.StatusNotImplemented) {
-		return false, fmt.Sprintf("status %d is final", status), nil
+		return decision{reason: fmt.Sprintf("status %d is final", status)}
 	}
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			if wait > c.retryAfterLimit {
-				return false, fmt.Sprintf("status %d asks to wait %s, over the %s limit", status, wait, c.retryAfterLimit), nil
-			}
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
-				return false, fmt.Sprintf("status %d asks to wait %s, past the context's deadline", status, wait), nil
-			}
+	if wait, ok := retryAfter(resp); ok {
+		if wait > c.retryAfterLimit {
+			return decision{reason: fmt.Sprintf("status %d asks to wait %s, over the %s limit", status, wait, c.retryAfterLimit)}
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+			return decision{reason: fmt.Sprintf("status %d asks to wait %s, past the context's deadline", status, wait)}
 		}
 	}
 	if !idempotent {
-		return false, fmt.Sprintf("status %d; request not idempotent", status), nil
+		return decision{reason: fmt.Sprintf("status %d; request not idempotent", status)}
 	}
-	return true, fmt.Sprintf("status %d", status), nil
+	return decision{retry: true, wait: c.backoff(attempt, resp), reason: fmt.Sprintf("status %d", status)}
 }
 
-// checkRetry is retryablehttp's CheckRetry hook around retryDecision.
-func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if err == nil && resp != nil {
-		switch {
-		case resp.StatusCode < 300 && ctx.Err() == nil:
-			return false, nil // retryDecision's answer, without building its reason
-		case resp.StatusCode == http.StatusTooManyRequests:
-			noteThrottled(ctx) // once per answer: a parallel walk sends fewer requests at once
+// backoff is the wait before the attempt after attempt (0 for the first).
+// A 429 or 503 with Retry-After waits what the server asked plus up to a
+// fifth more, so clients the server throttled together do not come back
+// together; anything else waits min·2^attempt, capped at max, with the
+// upper half of that range picked at random. The wait is never shorter
+// than the server asked.
+func (c *Client) backoff(attempt int, resp *http.Response) time.Duration {
+	if wait, ok := retryAfter(resp); ok {
+		jitter := rand.N(wait/5 + 1)
+		if wait > math.MaxInt64-jitter {
+			return math.MaxInt64
 		}
+		return wait + jitter
 	}
-	retry, reason, stopErr := c.retryDecision(ctx, resp, err)
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		// The response handler's *APIError for a status this hook has
-		// already judged (and logged) in its first call for the response.
-		return retry, stopErr
-	}
-	if attempt := stateOf(ctx).attempts; c.logger.Enabled(ctx, slog.LevelDebug) {
-		willRetry := retry
-		if retry && attempt > c.http.RetryMax {
-			willRetry, reason = false, reason+"; retries used up" // retryablehttp stops here
-		}
-		c.logger.DebugContext(ctx, "prefactor: retry decision",
-			slog.Bool("retry", willRetry),
-			slog.String("reason", scrub(reason, c.token.Reveal())), // a transport error may quote the server
-			slog.Int("attempt", attempt))
-	}
-	return retry, stopErr
-}
-
-// backoff is retryablehttp's Backoff hook. A 429 or 503 with Retry-After
-// waits what the server asked (retryDecision has already refused waits over
-// the limit); anything else waits min·2^attempt, capped at max, with the
-// upper half of that range picked at random so clients do not retry in step.
-func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return wait
-		}
-	}
+	min, max := c.retryWaitMin, c.retryWaitMax
 	if min <= 0 {
 		return 0
 	}
@@ -135,21 +118,13 @@ func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Dura
 	return half + rand.N(wait-half+1)
 }
 
-// giveUp is retryablehttp's ErrorHandler: it runs when the policy stops with
-// an error or retries are used up. An HTTP status becomes the *APIError of
-// the last response, not a bare "giving up" message.
-func (c *Client) giveUp(resp *http.Response, err error, attempts int) (*http.Response, error) {
-	if resp != nil {
-		defer drainClose(resp.Body)
-		if err == nil {
-			return nil, c.newAPIError(resp, attempts)
-		}
+// retryAfter returns the wait a 429 or 503 response asks for in its
+// Retry-After header.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
+		return 0, false
 	}
-	var apiErr *APIError
-	if attempts > 1 && !errors.As(err, &apiErr) {
-		return nil, fmt.Errorf("giving up after %d attempts: %w", attempts, err)
-	}
-	return nil, err
+	return parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 }
 
 // parseRetryAfter reads a Retry-After header in either form: delta-seconds

@@ -1,6 +1,7 @@
 package prefactor
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -178,26 +180,9 @@ func TestSecretNeverLeaks(t *testing.T) {
 			t.Errorf("failure path %d: no error", i)
 			continue
 		}
-		for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
-			if strings.Contains(s, secretToken) {
-				t.Errorf("failure path %d: error shows the token: %s", i, s)
-			}
-		}
-		// Every layer of the chain, as a logger that unwraps would print it.
-		for _, layer := range errorChain(err) {
-			if strings.Contains(layer.Error(), secretToken) {
-				t.Errorf("failure path %d: a wrapped error (%T) shows the token: %s", i, layer, layer)
-			}
-		}
-		if urlErr := (*url.Error)(nil); errors.As(err, &urlErr) && strings.Contains(urlErr.Error(), secretToken) {
-			t.Errorf("failure path %d: errors.As gives a *url.Error showing the token: %s", i, urlErr)
-		}
-		var apiErr *APIError
-		if errors.As(err, &apiErr) {
-			if s := fmt.Sprintf("%+v %s", *apiErr, apiErr); strings.Contains(s, secretToken) {
-				t.Errorf("failure path %d: APIError fields hold the token: %s", i, s)
-			}
-		}
+		// Every spelling, and every prefix of 8 bytes or more (failure
+		// classes 1 and 2).
+		noTokenIn(t, fmt.Sprintf("failure path %d", i), err, secretToken)
 	}
 
 	sawAuth.Range(func(k, _ any) bool {
@@ -230,11 +215,188 @@ func TestSecretNeverLeaks(t *testing.T) {
 	}
 
 	out := logs.String()
-	if strings.Contains(out, secretToken) {
-		t.Errorf("the log shows the token:\n%s", out)
+	if leak := tokenLeak(out, secretToken); leak != "" {
+		t.Errorf("the log shows %s:\n%s", leak, out)
 	}
 	if !strings.Contains(out, "level=DEBUG") || !strings.Contains(out, "retry decision") {
 		t.Errorf("the log does not hold the client's debug lines; the check saw nothing:\n%s", out)
+	}
+}
+
+// TestSecretNeverLeaksInAnySpelling: failure classes 1 and 2. A server or
+// proxy echoes an allowed token back in every spelling of tokenSpellings,
+// in every body shape it might use; no error, no *APIError field and no
+// debug log line may show the token in any of them, nor a prefix of it of 8
+// bytes or more.
+func TestSecretNeverLeaksInAnySpelling(t *testing.T) {
+	tok := spellToken
+	spellings := tokenSpellings(tok)
+	const htmlHead = "<html><body><p>"
+	filler := htmlHead + strings.Repeat("x", 180-len(htmlHead)) // the token starts at byte 180
+	shapes := []struct {
+		name  string
+		serve func(w http.ResponseWriter, echo string)
+	}{
+		{"API error shape, message (401)", func(w http.ResponseWriter, echo string) {
+			reply(w, 401, `{"status":"error","code":"bad_authtoken","message":"Bearer `+echo+` is not a valid token"}`)
+		}},
+		{"API error shape, errors object (400)", func(w http.ResponseWriter, echo string) {
+			reply(w, 400, `{"status":"error","code":"invalid_value","message":"bad","errors":{"`+echo+`":["`+echo+`"],"nested":{"deep":"Bearer `+echo+`"}}}`)
+		}},
+		{"API error shape, code (403)", func(w http.ResponseWriter, echo string) {
+			reply(w, 403, `{"status":"error","code":"`+echo+`","message":"not permitted"}`)
+		}},
+		{"proxy JSON (502)", func(w http.ResponseWriter, echo string) {
+			w.Header().Set("X-Request-Id", echo)
+			reply(w, 502, `{"error":{"detail":"bad header Bearer `+echo+`"}}`)
+		}},
+		{"proxy JSON (401)", func(w http.ResponseWriter, echo string) {
+			w.Header().Set("X-Request-Id", echo)
+			reply(w, 401, `{"error":{"detail":"bad header Bearer `+echo+`"}}`)
+		}},
+		{"HTML 502, the token across byte 200", func(w http.ResponseWriter, echo string) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(502)
+			_, _ = io.WriteString(w, filler+echo+"</p></body></html>")
+		}},
+	}
+	// Paths: /<shape>/<spelling>/…, /get404/…, /reset/….
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(r.URL.Path, "/")
+		switch parts[1] {
+		case "get404":
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(404)
+			_, _ = io.WriteString(w, "no such token")
+			return
+		case "reset":
+			conn, _ := hijack(t, w)
+			reset(conn)
+			return
+		}
+		i, _ := strconv.Atoi(parts[1])
+		j, _ := strconv.Atoi(parts[2])
+		shapes[i].serve(w, spellings[j].text)
+	}))
+	t.Cleanup(srv.Close)
+
+	// A bare TCP server that answers with the spelling named by the
+	// request's first path segment as its status line, which net/http
+	// quotes in its error.
+	rawAddr, stopRaw := serveRaw(t, func(conn net.Conn) {
+		defer conn.Close()
+		req, err := http.ReadRequest(bufio.NewReader(conn))
+		if err != nil {
+			return
+		}
+		j, _ := strconv.Atoi(strings.Split(req.URL.Path, "/")[1])
+		_, _ = io.WriteString(conn, "HTTP/1.1 "+spellings[j].text+"\r\n\r\n")
+	})
+	t.Cleanup(stopRaw)
+
+	var mu sync.Mutex
+	var records []string // every log record, attribute values unquoted
+	logs := &logSink{onRecord: func(r slog.Record) {
+		mu.Lock()
+		records = append(records, recordText(r))
+		mu.Unlock()
+	}}
+	newClient := func(base string) *Client {
+		t.Helper()
+		c, err := NewClient(tok, WithBaseURL(base), WithLogger(logs.logger()),
+			WithMaxRetries(1), WithRetryWait(time.Millisecond, time.Millisecond))
+		if err != nil {
+			t.Fatalf("NewClient with a token in the RFC 6750 alphabet: %v", err)
+		}
+		t.Cleanup(func() { closeIdleConns(c) })
+		return c
+	}
+	type failure struct {
+		what string
+		err  error
+	}
+	var failures []failure
+	for i, shape := range shapes {
+		for j, sp := range spellings {
+			_, err := newClient(fmt.Sprintf("%s/%d/%d/", srv.URL, i, j)).APITokens.List(context.Background(), nil)
+			failures = append(failures, failure{shape.name + ", " + sp.name, err})
+		}
+	}
+	for j, sp := range spellings {
+		_, err := newClient(fmt.Sprintf("http://%s/%d/", rawAddr, j)).APITokens.List(context.Background(), nil)
+		failures = append(failures, failure{"malformed status line, " + sp.name, err})
+	}
+	// The token in a Get's ID reaches APIError.Path and the URL, escaped.
+	_, err := newClient(srv.URL+"/get404/").APITokens.Get(context.Background(), "id-"+tok)
+	failures = append(failures, failure{"Get with the token in the ID, 404", err})
+	_, err = newClient(srv.URL+"/reset/").APITokens.Get(context.Background(), "id-"+tok)
+	failures = append(failures, failure{"Get with the token in the ID, connection reset", err})
+	// The token as a query value, query-escaped in the URL.
+	_, err = newClient(srv.URL+"/reset/").APITokens.List(context.Background(), &ListAPITokensOptions{AccountID: tok})
+	failures = append(failures, failure{"List with the token as account_id, connection reset", err})
+	_, err = newClient(srv.URL+"/get404/").APITokens.List(context.Background(), &ListAPITokensOptions{AccountID: tok})
+	failures = append(failures, failure{"List with the token as account_id, 404", err})
+
+	for _, f := range failures {
+		if f.err == nil {
+			t.Errorf("%s: no error", f.what)
+			continue
+		}
+		noTokenIn(t, f.what, f.err, tok)
+	}
+
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if leak := tokenLeak(line, tok); leak != "" {
+			t.Errorf("a debug log line shows %s: %s", leak, line)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range records {
+		if leak := tokenLeak(r, tok); leak != "" {
+			t.Errorf("a debug log record shows %s: %s", leak, r)
+		}
+	}
+	if !strings.Contains(logs.String(), "retry decision") {
+		t.Errorf("the log holds no retry decision; the check saw nothing:\n%s", logs)
+	}
+}
+
+// TestNewClientTokenAlphabet: failure classes 1 and 2. NewClient accepts a
+// token only in RFC 6750's b64token alphabet, ^[A-Za-z0-9\-._~+/]+=*$, and
+// refuses any other with an error matching ErrInvalidArgument that names
+// the rule and does not show the token.
+func TestNewClientTokenAlphabet(t *testing.T) {
+	for _, tok := range []string{
+		"pf_abc\tdef0123",
+		"pf_abc def0123",
+		"pf_abc  def0123",
+		" pf_abcdef0123",
+		"pf_abcdef0123 ",
+		`pf_abc"def0123`,
+		`pf_abc\def0123`,
+		"pf_abcdéf0123",
+		"pf_abc\u00a0def0123",
+		"pf_abc=def0123", // '=' only at the end
+		"==pf_abcdef0123",
+		"pf_abc,def0123",
+		"pf_abc%2Fdef0123",
+		"pf_abc\xffdef0123",
+	} {
+		_, err := NewClient(tok)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("NewClient(%q): %v; want an error matching ErrInvalidArgument", tok, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, "RFC 6750") && !strings.Contains(msg, "b64token") {
+			t.Errorf("NewClient(%q): %q; want the message to name the rule (RFC 6750 b64token)", tok, msg)
+		}
+		noTokenIn(t, fmt.Sprintf("NewClient(%q)", tok), err, tok)
+	}
+	for _, tok := range []string{spellToken, secretToken, testToken, "a", "A-Z.a_z~0+9/", "tok==", "Zm9vYmFy"} {
+		if _, err := NewClient(tok); err != nil {
+			t.Errorf("NewClient(%q): %v; want it accepted", tok, err)
+		}
 	}
 }
 
@@ -430,16 +592,25 @@ func TestUntrustedCertificate(t *testing.T) {
 	}
 }
 
-// TestHeaderUnsafeInputRefused: a token or User-Agent product that net/http
-// would refuse as a header value fails NewClient, not every request.
+// TestHeaderUnsafeInputRefused: a token outside RFC 6750's b64token
+// alphabet, or a User-Agent product that net/http would refuse as a header
+// value, fails NewClient, not every request; the error never quotes the
+// token.
 func TestHeaderUnsafeInputRefused(t *testing.T) {
-	for _, tok := range []string{"pf_abc\x00def", "pf_abc\x7fdef", "pf_abc\x1bdef", "pf_abc\ndef"} {
-		if _, err := NewClient(tok); !errors.Is(err, ErrInvalidArgument) {
+	for _, tok := range []string{"pf_abc\x00def", "pf_abc\x7fdef", "pf_abc\x1bdef", "pf_abc\ndef", "pf_abc\tdef", "pf_abc def", `pf_abc"def`, `pf_abc\def`, "pf_abcdéf", "pf_ab=cdef", "===="} {
+		_, err := NewClient(tok)
+		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("token %q: %v; want ErrInvalidArgument", tok, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "pf_ab") {
+			t.Errorf("token %q: error %q quotes the token", tok, err)
 		}
 	}
-	if _, err := NewClient("pf_abc\tdef"); err != nil {
-		t.Errorf("a tab is a valid header character: %v", err)
+	for _, tok := range []string{"pf_Ab-c.d_e~f+g/h", "abc==", "A", "pf_live_0123456789abcdef"} {
+		if _, err := NewClient(tok); err != nil {
+			t.Errorf("token %q is a valid bearer token: %v", tok, err)
+		}
 	}
 	for _, ua := range []string{"app\x00/1", "app/1\r\nX-Evil: 1", "app\x7f"} {
 		if _, err := NewClient("tok", WithUserAgent(ua)); !errors.Is(err, ErrInvalidArgument) {

@@ -28,8 +28,9 @@ const (
 	TokenScopeAgentDeployment TokenScope = "agent_deployment"
 )
 
-// APIToken is the summary of one API token, as the list endpoint returns it.
-// It never holds the token's secret value.
+// APIToken is one API token as the API describes it: the list endpoint's
+// summary fields and, in the answers of get, create and the state changes,
+// AvailableActions. It never holds the token's secret value.
 type APIToken struct {
 	// ID identifies the token, e.g. "013xrzp12g3nqk8n7f8f9jbg8d18q7tm".
 	ID string `json:"id"`
@@ -57,9 +58,30 @@ type APIToken struct {
 	// TokenScope is what the token may act on: the account, one
 	// environment or one agent deployment.
 	TokenScope TokenScope `json:"token_scope"`
+	// AgentID is the agent an agent_deployment-scoped token acts for, nil
+	// when the server sent null or nothing.
+	AgentID *string `json:"agent_id"`
 	// AgentDeploymentID is the agent deployment an agent_deployment-scoped
 	// token is bound to, nil when the server sent null or nothing.
 	AgentDeploymentID *string `json:"agent_deployment_id"`
+	// AvailableActions is what the service allows on the token now, as
+	// get, create and the state changes report it; nil when the answer
+	// carried none, as list summaries do not.
+	AvailableActions *TokenActions `json:"available_actions,omitempty"`
+}
+
+// TokenActions is the API's available_actions object: which lifecycle
+// calls the service accepts for a token in its current state. Asking it
+// saves hard-coding the lifecycle rules.
+type TokenActions struct {
+	// Activate is true when [APITokensService.Activate] is allowed.
+	Activate bool `json:"activate"`
+	// Delete is true when [APITokensService.Delete] is allowed.
+	Delete bool `json:"delete"`
+	// Revoke is true when [APITokensService.Revoke] is allowed.
+	Revoke bool `json:"revoke"`
+	// Suspend is true when [APITokensService.Suspend] is allowed.
+	Suspend bool `json:"suspend"`
 }
 
 // CreatedAPIToken is a token just made by APITokensService.Create: its

@@ -5,21 +5,24 @@
 // # A fake API server
 //
 // NewServer starts an in-process fake of the API (an httptest server) that
-// authenticates, filters, sorts and paginates like the real service; gets,
-// creates, suspends, activates, revokes and deletes tokens under the
-// service's lifecycle rules, replaying answers to a repeated idempotency
-// key; fails on purpose (Server.FailNext, Server.SetLatency) and records
-// the last requests it received (Server.Requests: the last
-// DefaultRequestLimit, or as Server.SetRequestLimit says, so a long run
-// stays in flat memory). It answers as if every request came
-// from one account, AccountID, the account of its Token. Server.Client
-// returns a client pointed at it:
+// authenticates (and answers the token check, GET /api/v1/ping), filters,
+// sorts and paginates like the real service; gets, creates, suspends,
+// activates, revokes and deletes tokens under the service's lifecycle
+// rules, reporting each token's available actions and replaying answers to
+// a repeated idempotency key; fails on purpose (Server.FailNext,
+// Server.SetLatency) and records the last requests it received
+// (Server.Requests: the last DefaultRequestLimit, or as
+// Server.SetRequestLimit says, so a long run stays in flat memory). It
+// answers as if every request came from one account, AccountID, the account
+// of its Token. Server.Client returns a client pointed at it:
 //
 //	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(30)...)
 //	client := srv.Client()
 //
-// Server.Tokens shows the store after the code under test acted on it, and
-// Server.SetClock fixes the time stamped on created and changed tokens.
+// Server.Tokens shows the store after the code under test acted on it,
+// Server.SetClock fixes the time stamped on created and changed tokens, and
+// Server.SetValidationErrors makes a refused create answer in the API's
+// validation_errors form.
 //
 // # httpmock on a transport of its own
 //

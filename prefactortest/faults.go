@@ -1,6 +1,7 @@
 package prefactortest
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -23,6 +24,20 @@ type Fault struct {
 	// Message is the error message; "" means the status text
 	// ("Service Unavailable").
 	Message string
+	// Errors, when not nil, is sent as the body's "errors" object: each
+	// field maps to its messages ([]string) or, as in the API's
+	// validation_errors answers, to a nested object of the same shape:
+	//
+	//	prefactortest.Fault{
+	//		Status: http.StatusUnprocessableEntity,
+	//		Code:   prefactor.CodeValidationErrors,
+	//		Errors: map[string]any{"details": map[string]any{"agent_id": []string{"is not an agent of this account"}}},
+	//	}
+	//
+	// FailNext encodes it as JSON at once, so later changes to the map do
+	// not reach the answer; a value encoding/json cannot encode makes the
+	// answer a 500 unexpected that says so.
+	Errors map[string]any
 	// RetryAfter, when positive, is sent as a Retry-After header in whole
 	// seconds, rounded up. The client waits it out for real (up to its
 	// WithRetryAfterLimit), so keep it short in tests, or send
@@ -49,6 +64,21 @@ type Fault struct {
 	// that a retried mutation happens once. False (the default): the fault
 	// comes before any handling and the request changes nothing.
 	AfterHandling bool
+
+	errorsJSON []byte // Errors as FailNext encoded it
+	errorsErr  error  // why Errors could not be encoded
+}
+
+// freeze returns a copy of f that shares nothing with the caller's: its
+// Header cloned and its Errors encoded.
+func (f Fault) freeze() Fault {
+	f.Header = f.Header.Clone()
+	f.errorsJSON, f.errorsErr = nil, nil
+	if f.Errors != nil {
+		f.errorsJSON, f.errorsErr = json.Marshal(f.Errors)
+		f.Errors = nil
+	}
+	return f
 }
 
 // pendingFault is a Fault still to be served left more times.
@@ -66,7 +96,7 @@ func (s *Server) FailNext(n int, f Fault) {
 	if n <= 0 {
 		return
 	}
-	f.Header = f.Header.Clone()
+	f = f.freeze()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, pendingFault{fault: f, left: n})
@@ -146,6 +176,12 @@ func (f Fault) serve(w http.ResponseWriter) {
 		msg = http.StatusText(status)
 	}
 	rep := errorReply(status, code, msg, nil)
+	switch {
+	case f.errorsErr != nil:
+		rep = errorReply(http.StatusInternalServerError, prefactor.CodeUnexpected, "fake server: Fault.Errors cannot be encoded: "+f.errorsErr.Error(), nil)
+	case f.errorsJSON != nil:
+		rep.body.(*errorBody).Errors = json.RawMessage(f.errorsJSON)
+	}
 	rep.header = header
 	writeReply(w, rep)
 }

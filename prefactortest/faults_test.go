@@ -2,8 +2,10 @@ package prefactortest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +152,7 @@ func TestFaultBody(t *testing.T) {
 		t.Errorf("got %+v", e)
 	}
 
-	srv.FailNext(1, prefactortest.Fault{Status: http.StatusOK, Body: `{"status":"success","summ`})
+	srv.FailNext(1, prefactortest.Fault{Status: http.StatusOK, Body: `{"status":"success","summaries":{}}`})
 	_, err = srv.Client().APITokens.List(ctx, nil)
 	var ae *prefactor.APIError
 	if err == nil || errors.As(err, &ae) {
@@ -335,5 +337,72 @@ func TestFaultAfterHandling(t *testing.T) {
 		}
 		// The key was not used up: another request with it is served.
 		decodeToken(t, call(t, srv, http.MethodPost, listPath, `{"details":{"token_scope":"environment","environment_id":"e"},"idempotency_key":"k1"}`), http.StatusCreated)
+	})
+}
+
+// rawError decodes an error answer with the given status without assuming
+// the shape of "errors", and returns its code and "errors" (nil when the
+// body has none).
+func rawError(t *testing.T, a answer, status int) (code string, errs any) {
+	t.Helper()
+	var body struct {
+		Status  string          `json:"status"`
+		Code    string          `json:"code"`
+		Message string          `json:"message"`
+		Errors  json.RawMessage `json:"errors"`
+	}
+	decodeAnswer(t, a, status, &body)
+	if body.Status != "error" || body.Code == "" || body.Message == "" {
+		t.Errorf("error body %s lacks status, code or message", a.body)
+	}
+	if body.Errors != nil {
+		if err := json.Unmarshal(body.Errors, &errs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return body.Code, errs
+}
+
+func TestFaultErrors(t *testing.T) {
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(2)...)
+	errs := map[string]any{
+		"details":         map[string]any{"agent_id": []string{"is not an agent of this account"}},
+		"idempotency_key": []string{"is used", "is long"},
+	}
+	fault := prefactortest.Fault{
+		Status:  http.StatusUnprocessableEntity,
+		Code:    prefactor.CodeValidationErrors,
+		Message: "validation failed",
+		Errors:  errs,
+	}
+	const wantJSON = `{"details":{"agent_id":["is not an agent of this account"]},"idempotency_key":["is used","is long"]}`
+	srv.FailNext(2, fault)
+	errs["details"] = "changed after FailNext" // must not reach the answers
+
+	code, got := rawError(t, get(t, srv, "", bearer), http.StatusUnprocessableEntity)
+	var want any
+	_ = json.Unmarshal([]byte(wantJSON), &want)
+	if code != "validation_errors" || !reflect.DeepEqual(got, want) {
+		t.Errorf("code %s, errors %v; want validation_errors, %s", code, got, wantJSON)
+	}
+
+	t.Run("through the SDK", func(t *testing.T) {
+		_, err := srv.Client(prefactor.WithMaxRetries(0)).APITokens.List(context.Background(), nil)
+		checkDetailsError(t, err, "agent_id", "is not an agent of this account")
+	})
+
+	t.Run("nil Errors sends none", func(t *testing.T) {
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusConflict})
+		if _, got := rawError(t, get(t, srv, "", bearer), http.StatusConflict); got != nil {
+			t.Errorf("errors %v, want none", got)
+		}
+	})
+
+	t.Run("an Errors value JSON cannot hold", func(t *testing.T) {
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusUnprocessableEntity, Errors: map[string]any{"f": func() {}}})
+		e := decodeError(t, get(t, srv, "", bearer), http.StatusInternalServerError)
+		if e.Code != string(prefactor.CodeUnexpected) || !strings.Contains(e.Message, "Fault.Errors") {
+			t.Errorf("got %+v", e)
+		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -198,6 +199,18 @@ func apiError(t *testing.T, err error) *prefactor.APIError {
 		t.Fatalf("error %v (%T) is not an *APIError", err, err)
 	}
 	return e
+}
+
+// checkDetailsError checks that err is the API's 422 validation_errors
+// answer whose errors hold, under "details", field with the one message
+// msg.
+func checkDetailsError(t *testing.T, err error, field, msg string) {
+	t.Helper()
+	e := apiError(t, err)
+	if e.StatusCode != http.StatusUnprocessableEntity || e.Code != prefactor.CodeValidationErrors ||
+		!reflect.DeepEqual(e.FieldErrors()["details."+field], []string{msg}) {
+		t.Errorf("got %+v, want 422 validation_errors with details.%s %q", e, field, msg)
+	}
 }
 
 // ids returns the tokens' IDs.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -59,8 +60,22 @@ type createdBody struct {
 	Token   string             `json:"token"`
 }
 
+// tokenReply answers with a copy of t and what the lifecycle allows on it.
 func tokenReply(status int, t prefactor.APIToken) reply {
-	return reply{status: status, body: &tokenBody{Status: "success", Details: t}}
+	return reply{status: status, body: &tokenBody{Status: "success", Details: detailed(t)}}
+}
+
+// detailed returns a copy of t with AvailableActions computed from its
+// status by the lifecycle rules, as the API's one-token answers carry it.
+func detailed(t prefactor.APIToken) prefactor.APIToken {
+	t = cloneToken(t)
+	t.AvailableActions = &prefactor.TokenActions{
+		Activate: activate.allows(t.Status),
+		Delete:   deletion.allows(t.Status),
+		Revoke:   revoke.allows(t.Status),
+		Suspend:  suspend.allows(t.Status),
+	}
+	return t
 }
 
 // find returns the index of token id in the store, or -1. The caller holds
@@ -86,13 +101,16 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, rep.header, body)
 }
 
-// lifecycleMove is one of the service's status changes.
+// lifecycleMove is one of the service's status changes, or the deletion.
 type lifecycleMove struct {
 	verb string                  // "suspend"
 	from []prefactor.TokenStatus // the statuses it applies to
-	to   prefactor.TokenStatus
-	rule string // why another status is refused, for the error message
+	to   prefactor.TokenStatus   // "" for the deletion
+	rule string                  // why another status is refused, for the error message
 }
+
+// allows reports whether m applies to a token in status st.
+func (m lifecycleMove) allows(st prefactor.TokenStatus) bool { return slices.Contains(m.from, st) }
 
 var (
 	suspend = lifecycleMove{
@@ -113,6 +131,11 @@ var (
 		to:   prefactor.TokenStatusRevoked,
 		rule: "only an active or suspended token can be revoked",
 	}
+	deletion = lifecycleMove{
+		verb: "delete",
+		from: []prefactor.TokenStatus{prefactor.TokenStatusRevoked},
+		rule: "revoke it first: only a revoked token can be deleted",
+	}
 )
 
 // refused is the API's answer to a move the lifecycle does not allow.
@@ -130,27 +153,30 @@ func (s *Server) move(m lifecycleMove) mutationHandler {
 			return notFound(id)
 		}
 		t := &s.tokens[i]
-		if !slices.Contains(m.from, t.Status) {
+		if !m.allows(t.Status) {
 			return refused(m.verb, *t, m.rule)
 		}
 		t.Status, t.UpdatedAt = m.to, now
-		return tokenReply(http.StatusOK, cloneToken(*t))
+		return tokenReply(http.StatusOK, *t)
 	}
 }
 
 // remove handles DELETE /api/v1/api_token/{id}: a revoked token leaves the
-// store, and the answer is 204 without a body.
+// store, and the answer is 200 with the token as it was deleted, whose
+// available actions are all false: nothing can be done to it any more.
 func (s *Server) remove(r *http.Request, _ []byte, _ time.Time) reply {
 	id := r.PathValue("id")
 	i := s.find(id)
 	if i < 0 {
 		return notFound(id)
 	}
-	if t := s.tokens[i]; t.Status != prefactor.TokenStatusRevoked {
-		return refused("delete", t, "revoke it first: only a revoked token can be deleted")
+	t := s.tokens[i]
+	if !deletion.allows(t.Status) {
+		return refused(deletion.verb, t, deletion.rule)
 	}
 	s.tokens = slices.Delete(s.tokens, i, i+1)
-	return reply{status: http.StatusNoContent}
+	t.AvailableActions = &prefactor.TokenActions{}
+	return reply{status: http.StatusOK, body: &tokenBody{Status: "success", Details: t}}
 }
 
 // createRequest is the JSON body of a create.
@@ -176,17 +202,17 @@ func (s *Server) create(_ *http.Request, body []byte, now time.Time) reply {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			field := typeErr.Field[strings.LastIndex(typeErr.Field, ".")+1:]
-			return fieldErrorReply(prefactor.CodeInvalidValue, map[string][]string{field: {"must be " + jsonKind(typeErr.Type.Kind().String())}})
+			return s.refuseCreate(prefactor.CodeInvalidValue, map[string][]string{field: {"must be " + jsonKind(typeErr.Type.Kind().String())}})
 		}
 		return errorReply(http.StatusBadRequest, prefactor.CodeBadRequest, "the request body is not a JSON object", nil)
 	}
 	if req.Details == nil {
-		return fieldErrorReply(prefactor.CodeRequiredValue, map[string][]string{"details": {"is required"}})
+		return s.refuseCreate(prefactor.CodeRequiredValue, map[string][]string{"details": {"is required"}})
 	}
 	d := req.Details
 	expires, code, errs := d.check(now)
 	if len(errs) > 0 {
-		return fieldErrorReply(code, errs)
+		return s.refuseCreate(code, errs)
 	}
 
 	t := prefactor.APIToken{
@@ -203,16 +229,62 @@ func (s *Server) create(_ *http.Request, body []byte, now time.Time) reply {
 		t.EnvironmentID = ptr(d.EnvironmentID)
 	}
 	if d.TokenScope == prefactor.TokenScopeAgentDeployment {
-		key := d.AgentID + "/" + d.EnvironmentID
+		key := deploymentKey(d.AgentID, d.EnvironmentID)
 		dep, ok := s.deployments[key]
 		if !ok {
 			dep = fakeID(now, s.rand)
 			s.deployments[key] = dep
 		}
-		t.AgentDeploymentID = ptr(dep)
+		t.AgentID, t.AgentDeploymentID = ptr(d.AgentID), ptr(dep)
 	}
 	s.tokens = append(s.tokens, t)
-	return reply{status: http.StatusCreated, body: &createdBody{Status: "success", Details: cloneToken(t), Token: s.tokenValue()}}
+	return reply{status: http.StatusCreated, body: &createdBody{Status: "success", Details: detailed(t), Token: s.tokenValue()}}
+}
+
+// refuseCreate answers a create whose body the rules refuse. errs is keyed
+// by the field of "details" at fault, or "details" itself. By default the
+// answer is 400 with code (required_value or invalid_value) and errs as
+// they are; after SetValidationErrors(true) it is 422 validation_errors,
+// with the fields of details nested under "details", as the body nests
+// them. The caller holds s.mu.
+func (s *Server) refuseCreate(code prefactor.ErrorCode, errs map[string][]string) reply {
+	if !s.validationErrors {
+		return fieldErrorReply(code, errs)
+	}
+	nested, inner := map[string]any{}, map[string][]string{}
+	parts := make([]string, 0, len(errs))
+	for _, field := range slices.Sorted(maps.Keys(errs)) {
+		path := field
+		if field == "details" {
+			nested[field] = errs[field]
+		} else {
+			inner[field] = errs[field]
+			path = "details." + field
+		}
+		parts = append(parts, path+" "+strings.Join(errs[field], ", "))
+	}
+	if len(inner) > 0 {
+		nested["details"] = inner
+	}
+	return reply{status: http.StatusUnprocessableEntity, body: &errorBody{
+		Status:  "error",
+		Code:    prefactor.CodeValidationErrors,
+		Message: "validation failed: " + strings.Join(parts, "; "),
+		Errors:  nested,
+	}}
+}
+
+// SetValidationErrors chooses how a create's refused body is answered: by
+// default (false) 400 required_value or invalid_value with one entry per
+// field in "errors", as the fake's other refusals; with true, the API's
+// other error form, 422 validation_errors, whose "errors" nest as the body
+// does: {"details":{"agent_id":["is required …"]}}, and "details" itself
+// as a field when it is missing or not an object. Only create's details
+// are affected: a bad idempotency key or list parameter keeps the default.
+func (s *Server) SetValidationErrors(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.validationErrors = on
 }
 
 // check applies the service's rules to a create request. It returns the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -83,6 +84,26 @@ func tokenWith(id string, st prefactor.TokenStatus) prefactor.APIToken {
 
 func tokenPath(id string) string { return listPath + "/" + id }
 
+// wantActions is the lifecycle table as available_actions states it.
+func wantActions(st prefactor.TokenStatus) *prefactor.TokenActions {
+	switch st {
+	case prefactor.TokenStatusActive:
+		return &prefactor.TokenActions{Suspend: true, Revoke: true}
+	case prefactor.TokenStatusSuspended:
+		return &prefactor.TokenActions{Activate: true, Revoke: true}
+	case prefactor.TokenStatusRevoked:
+		return &prefactor.TokenActions{Delete: true}
+	}
+	return &prefactor.TokenActions{}
+}
+
+// detailed returns tok as a one-token answer shows it: with the actions
+// its status allows.
+func detailed(tok prefactor.APIToken) prefactor.APIToken {
+	tok.AvailableActions = wantActions(tok.Status)
+	return tok
+}
+
 func strp(s string) *string { return &s }
 
 func TestGetToken(t *testing.T) {
@@ -90,7 +111,7 @@ func TestGetToken(t *testing.T) {
 	srv := lcServer(t, tokens...)
 	for _, want := range tokens {
 		w := decodeToken(t, call(t, srv, http.MethodGet, tokenPath(want.ID), ""), http.StatusOK)
-		if !sameJSON(t, w.Details, want) {
+		if !sameJSON(t, w.Details, detailed(want)) {
 			t.Errorf("GET %s: details %+v, want %+v", want.ID, w.Details, want)
 		}
 		if _, ok := w.all["token"]; ok || len(w.all) != 2 {
@@ -140,6 +161,7 @@ func TestLifecycleRules(t *testing.T) {
 		{active, "delete", "", "revoke it first"},
 		{suspended, "delete", "", "revoke it first"},
 		{"frozen", "activate", "", "only a suspended token can be activated"}, // a status the fake does not know
+		{"frozen", "delete", "", "revoke it first"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s", tt.action, tt.from), func(t *testing.T) {
@@ -165,8 +187,12 @@ func TestLifecycleRules(t *testing.T) {
 					t.Error("a refused move changed the store")
 				}
 			case tt.action == "delete":
-				if a.status != http.StatusNoContent || len(a.body) != 0 {
-					t.Fatalf("delete: status %d, body %q; want 204 and no body", a.status, a.body)
+				// The token as it was deleted, nothing left to do to it.
+				w := decodeToken(t, a, http.StatusOK)
+				want := before
+				want.AvailableActions = &prefactor.TokenActions{}
+				if !sameJSON(t, w.Details, want) {
+					t.Errorf("delete answered %+v,\nwant %+v", w.Details, want)
 				}
 				if !sameJSON(t, srv.Tokens(), []prefactor.APIToken{other}) {
 					t.Errorf("after delete the store holds %v", ids(srv.Tokens()))
@@ -176,8 +202,8 @@ func TestLifecycleRules(t *testing.T) {
 				w := decodeToken(t, a, http.StatusOK)
 				want := before
 				want.Status, want.UpdatedAt = tt.to, clockTime
-				if !sameJSON(t, w.Details, want) {
-					t.Errorf("answer %+v,\nwant %+v", w.Details, want)
+				if !sameJSON(t, w.Details, detailed(want)) {
+					t.Errorf("answer %+v,\nwant %+v", w.Details, detailed(want))
 				}
 				if got := srv.Tokens(); !sameJSON(t, got, []prefactor.APIToken{want, other}) {
 					t.Errorf("store %+v, want the token moved and the other one untouched", got)
@@ -251,7 +277,8 @@ func TestCreate(t *testing.T) {
 			AccountID: ownAccount, TokenScope: prefactor.TokenScopeEnvironment, EnvironmentID: strp("env-1"), ExpiresAt: clockTime.Add(prefactortest.DefaultTokenLifetime),
 		}},
 		{"agent deployment", `{"details":{"token_scope":"agent_deployment","agent_id":"agent-1","environment_id":"env-1"}}`, prefactor.APIToken{
-			AccountID: ownAccount, TokenScope: prefactor.TokenScopeAgentDeployment, EnvironmentID: strp("env-1"), ExpiresAt: clockTime.Add(prefactortest.DefaultTokenLifetime),
+			AccountID: ownAccount, TokenScope: prefactor.TokenScopeAgentDeployment, EnvironmentID: strp("env-1"), AgentID: strp("agent-1"),
+			ExpiresAt: clockTime.Add(prefactortest.DefaultTokenLifetime),
 		}},
 	}
 	seenIDs, seenValues := map[string]bool{}, map[string]bool{}
@@ -278,11 +305,11 @@ func TestCreate(t *testing.T) {
 			want.ID, want.Type, want.Status = got.ID, "api_token", prefactor.TokenStatusActive
 			want.InsertedAt, want.UpdatedAt = clockTime, clockTime
 			want.AgentDeploymentID = got.AgentDeploymentID
-			if !sameJSON(t, got, want) {
-				t.Errorf("created %+v,\nwant %+v", got, want)
+			if !sameJSON(t, got, detailed(want)) {
+				t.Errorf("created %+v,\nwant %+v", got, detailed(want))
 			}
 			store := srv.Tokens()
-			if len(store) != before+1 || !sameJSON(t, store[len(store)-1], got) {
+			if len(store) != before+1 || !sameJSON(t, store[len(store)-1], want) {
 				t.Errorf("the store did not gain exactly the created token")
 			}
 			if g := decodeToken(t, call(t, srv, http.MethodGet, tokenPath(got.ID), ""), http.StatusOK); !sameJSON(t, g.Details, got) || g.Token != nil {
@@ -383,6 +410,92 @@ func TestCreateValidation(t *testing.T) {
 	}
 }
 
+func TestCreateValidationErrorsForm(t *testing.T) {
+	srv := lcServer(t, prefactortest.FakeTokens(2)...)
+	srv.SetValidationErrors(true)
+	tests := []struct {
+		name, body string
+		errors     string // the "errors" object, as JSON
+	}{
+		{"no details", `{}`, `{"details":["is required"]}`},
+		{"details not an object", `{"details":"account"}`, `{"details":["must be an object"]}`},
+		{"no scope", `{"details":{}}`, `{"details":{"token_scope":["is required"]}}`},
+		{"scope not a string", `{"details":{"token_scope":5}}`, `{"details":{"token_scope":["must be a string"]}}`},
+		{"missing and invalid", `{"details":{"token_scope":"agent_deployment","expires_at":"soon"}}`, `{"details":{` +
+			`"agent_id":["is required for token_scope agent_deployment"],` +
+			`"environment_id":["is required for token_scope agent_deployment"],` +
+			`"expires_at":["must be an RFC 3339 date-time, like 2026-01-31T12:00:00Z"]}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := call(t, srv, http.MethodPost, listPath, tt.body)
+			code, got := rawError(t, a, http.StatusUnprocessableEntity)
+			var want any
+			if err := json.Unmarshal([]byte(tt.errors), &want); err != nil {
+				t.Fatal(err)
+			}
+			if code != "validation_errors" || !reflect.DeepEqual(got, want) {
+				t.Errorf("code %s, errors %v; want validation_errors, %s", code, got, tt.errors)
+			}
+		})
+	}
+
+	t.Run("the message names the fields by path", func(t *testing.T) {
+		var body struct{ Message string }
+		decodeAnswer(t, call(t, srv, http.MethodPost, listPath, `{"details":{"token_scope":"environment"}}`), http.StatusUnprocessableEntity, &body)
+		if !strings.Contains(body.Message, "details.environment_id is required") {
+			t.Errorf("message %q does not name details.environment_id", body.Message)
+		}
+	})
+
+	t.Run("through the SDK", func(t *testing.T) {
+		past := clockTime.Add(-time.Hour)
+		_, err := srv.Client().APITokens.Create(context.Background(), &prefactor.CreateAPITokenRequest{TokenScope: prefactor.TokenScopeAccount, ExpiresAt: &past})
+		checkDetailsError(t, err, "expires_at", "must be in the future")
+	})
+
+	t.Run("other refusals keep their form", func(t *testing.T) {
+		e := decodeError(t, call(t, srv, http.MethodPost, listPath, `{"details":{"token_scope":"account"},"idempotency_key":7}`), http.StatusBadRequest)
+		if e.Code != string(prefactor.CodeInvalidValue) {
+			t.Errorf("bad key: %+v", e)
+		}
+		decodeError(t, call(t, srv, http.MethodPost, listPath, `{"details":`), http.StatusBadRequest)
+	})
+
+	srv.SetValidationErrors(false)
+	if e := decodeError(t, call(t, srv, http.MethodPost, listPath, `{"details":{}}`), http.StatusBadRequest); e.Code != string(prefactor.CodeRequiredValue) {
+		t.Errorf("after SetValidationErrors(false): %+v, want 400 required_value", e)
+	}
+	if n := len(srv.Tokens()); n != 2 {
+		t.Errorf("refused creates left %d tokens, want 2", n)
+	}
+}
+
+func ExampleServer_SetValidationErrors() {
+	srv, err := prefactortest.Start()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	srv.SetValidationErrors(true)
+	client, err := srv.NewClient()
+	if err != nil {
+		panic(err)
+	}
+
+	past := prefactortest.ReferenceTime().AddDate(-1, 0, 0)
+	_, err = client.APITokens.Create(context.Background(), &prefactor.CreateAPITokenRequest{
+		TokenScope: prefactor.TokenScopeAccount,
+		ExpiresAt:  &past,
+	})
+	var apiErr *prefactor.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.StatusCode, apiErr.Code, apiErr.Errors)
+	}
+	// Output:
+	// 422 validation_errors map[details:map[expires_at:[must be in the future]]]
+}
+
 func TestIdempotentReplay(t *testing.T) {
 	const id = "01kt0000000000000000000000000001"
 
@@ -448,20 +561,37 @@ func TestIdempotentReplay(t *testing.T) {
 		}
 	})
 
-	t.Run("delete: key in the query", func(t *testing.T) {
-		srv := lcServer(t, tokenWith(id, prefactor.TokenStatusRevoked), tokenWith(id+"2", prefactor.TokenStatusRevoked))
-		for range 2 {
-			if a := call(t, srv, http.MethodDelete, tokenPath(id)+"?idempotency_key=d-1", ""); a.status != http.StatusNoContent || len(a.body) != 0 {
-				t.Errorf("delete with d-1: %d %s, want 204 twice", a.status, a.body)
+	for _, tc := range []struct{ name, query, body string }{
+		{"delete: key in the body", "", `{"idempotency_key":"d-1"}`},
+		{"delete: key in the query", "?idempotency_key=d-1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := lcServer(t, tokenWith(id, prefactor.TokenStatusRevoked), tokenWith(id+"2", prefactor.TokenStatusRevoked))
+			first := call(t, srv, http.MethodDelete, tokenPath(id)+tc.query, tc.body)
+			if w := decodeToken(t, first, http.StatusOK); w.Details.ID != id {
+				t.Errorf("delete answered with token %s, want %s", w.Details.ID, id)
 			}
-		}
-		// Without a key, deleting again finds nothing.
-		if a := call(t, srv, http.MethodDelete, tokenPath(id+"2"), ""); a.status != http.StatusNoContent {
-			t.Fatalf("delete without a key: %d %s", a.status, a.body)
-		}
-		decodeError(t, call(t, srv, http.MethodDelete, tokenPath(id+"2"), ""), http.StatusNotFound)
-		if n := len(srv.Tokens()); n != 0 {
-			t.Errorf("%d tokens left, want 0", n)
+			if again := call(t, srv, http.MethodDelete, tokenPath(id)+tc.query, tc.body); again.status != first.status || !bytes.Equal(again.body, first.body) {
+				t.Errorf("delete repeated with d-1: %d %s, want the first answer again", again.status, again.body)
+			}
+			// Without a key, deleting again finds nothing.
+			decodeToken(t, call(t, srv, http.MethodDelete, tokenPath(id+"2"), ""), http.StatusOK)
+			decodeError(t, call(t, srv, http.MethodDelete, tokenPath(id+"2"), ""), http.StatusNotFound)
+			if n := len(srv.Tokens()); n != 0 {
+				t.Errorf("%d tokens left, want 0", n)
+			}
+		})
+	}
+
+	t.Run("delete: the body's key wins over the query's", func(t *testing.T) {
+		srv := lcServer(t, tokenWith(id, prefactor.TokenStatusRevoked), tokenWith(id+"2", prefactor.TokenStatusRevoked))
+		decodeToken(t, call(t, srv, http.MethodDelete, tokenPath(id)+"?idempotency_key=from-query", `{"idempotency_key":"from-body"}`), http.StatusOK)
+		// from-query is unused: another delete may take it.
+		decodeToken(t, call(t, srv, http.MethodDelete, tokenPath(id+"2")+"?idempotency_key=from-query", ""), http.StatusOK)
+		// from-body is taken by the first delete.
+		e := decodeError(t, call(t, srv, http.MethodDelete, tokenPath(id+"2"), `{"idempotency_key":"from-body"}`), http.StatusUnprocessableEntity)
+		if e.Code != string(prefactor.CodeIdempotencyKeyAlreadyUsed) {
+			t.Errorf("from-body reused: %+v", e)
 		}
 	})
 
@@ -581,6 +711,78 @@ func TestSDKLifecycleAgainstTheFake(t *testing.T) {
 	}
 	if len(keys) != 7 {
 		t.Errorf("%d mutations with keys, want 7", len(keys))
+	}
+}
+
+// TestSDKAgentFieldsEndToEnd walks agent_id, agent_deployment_id and
+// available_actions from the fake through the SDK: list summaries carry
+// the agent fields and no actions, the one-token answers both.
+func TestSDKAgentFieldsEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	samples := prefactortest.FakeTokens(42)
+	srv := lcServer(t, samples...)
+	c := srv.Client(prefactor.WithMaxRetries(0))
+
+	listed, err := collect(ctx, c, &prefactor.ListAPITokensOptions{PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := callersTokens(samples); !sameJSON(t, listed, want) {
+		t.Fatalf("List gave %v, want the samples of the caller's account %v", ids(listed), ids(want))
+	}
+	var agentToken *prefactor.APIToken
+	for _, tok := range listed {
+		if tok.AvailableActions != nil {
+			t.Errorf("List: token %s has AvailableActions; summaries carry none", tok.ID)
+		}
+		if tok.TokenScope == prefactor.TokenScopeAgentDeployment && tok.Status == prefactor.TokenStatusActive && agentToken == nil {
+			agentToken = tok
+		}
+	}
+	if agentToken == nil || agentToken.AgentID == nil || agentToken.AgentDeploymentID == nil || agentToken.EnvironmentID == nil {
+		t.Fatalf("no active agent_deployment token with its agent, deployment and environment in the list: %+v", agentToken)
+	}
+
+	// Get: each token as listed, plus the actions of its status.
+	for _, tok := range listed {
+		got, err := c.APITokens.Get(ctx, tok.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameJSON(t, got, detailed(*tok)) {
+			t.Errorf("Get(%s) = %+v, want %+v", tok.ID, got, detailed(*tok))
+		}
+	}
+
+	// Create for the same agent and environment: the token joins the
+	// agent's deployment there.
+	created, err := c.APITokens.Create(ctx, &prefactor.CreateAPITokenRequest{
+		TokenScope: prefactor.TokenScopeAgentDeployment, AgentID: *agentToken.AgentID, EnvironmentID: *agentToken.EnvironmentID,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.AgentID == nil || *created.AgentID != *agentToken.AgentID ||
+		created.AgentDeploymentID == nil || *created.AgentDeploymentID != *agentToken.AgentDeploymentID ||
+		!reflect.DeepEqual(created.AvailableActions, wantActions(prefactor.TokenStatusActive)) {
+		t.Errorf("Create: %+v, want agent %s, deployment %s and the actions of an active token",
+			created.APIToken, *agentToken.AgentID, *agentToken.AgentDeploymentID)
+	}
+
+	// Revoke: the agent fields stay, the actions follow the status.
+	revoked, err := c.APITokens.Revoke(ctx, created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameJSON(t, revoked.AgentID, created.AgentID) || !sameJSON(t, revoked.AgentDeploymentID, created.AgentDeploymentID) ||
+		!reflect.DeepEqual(revoked.AvailableActions, &prefactor.TokenActions{Delete: true}) {
+		t.Errorf("Revoke: %+v, want the same agent and deployment, and delete as the only action", *revoked)
+	}
+	if err := c.APITokens.Delete(ctx, created.ID); err != nil {
+		t.Fatalf("Delete after the actions allowed it: %v", err)
+	}
+	if after, err := collect(ctx, c, nil); err != nil || !sameJSON(t, after, listed) {
+		t.Errorf("List after create, revoke and delete: %v, %v; want the list as before", ids(after), err)
 	}
 }
 

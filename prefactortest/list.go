@@ -41,17 +41,24 @@ type listBody struct {
 	Sorting    *prefactor.Sorting    `json:"sorting"`
 }
 
-// errorBody is the API's error JSON.
+// errorBody is the API's error JSON. Errors, when not nil, is the errors
+// object: a map[string][]string, a map of messages and nested maps (the
+// validation_errors form), or its JSON already encoded.
 type errorBody struct {
 	Status  string              `json:"status"`
 	Code    prefactor.ErrorCode `json:"code"`
 	Message string              `json:"message"`
-	Errors  map[string][]string `json:"errors,omitempty"`
+	Errors  any                 `json:"errors,omitempty"`
 }
 
-// errorReply is the API's error answer. fieldErrors may be nil.
+// errorReply is the API's error answer. fieldErrors may be nil or empty,
+// for an answer without "errors".
 func errorReply(status int, code prefactor.ErrorCode, message string, fieldErrors map[string][]string) reply {
-	return reply{status: status, body: &errorBody{Status: "error", Code: code, Message: message, Errors: fieldErrors}}
+	body := &errorBody{Status: "error", Code: code, Message: message}
+	if len(fieldErrors) > 0 {
+		body.Errors = fieldErrors
+	}
+	return reply{status: status, body: body}
 }
 
 // invalidValue answers 400 invalid_value with one error per field, and a

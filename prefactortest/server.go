@@ -53,6 +53,10 @@ const Token = "pf_test_prefactortest_token"
 //     to 5), its previous_page_offset 0 is page 1, and page_count counts
 //     the short page too.
 //
+// Every token it sends carries agent_id and agent_deployment_id, null
+// unless the token is agent_deployment-scoped. The summaries of a list
+// have no available_actions; the one-token answers below do.
+//
 // # One token and its lifecycle
 //
 // It serves the rest of the resource too, with the service's rules:
@@ -62,7 +66,14 @@ const Token = "pf_test_prefactortest_token"
 //	POST   /api/v1/api_token/{id}/suspend   200, active → suspended
 //	POST   /api/v1/api_token/{id}/activate  200, suspended → active
 //	POST   /api/v1/api_token/{id}/revoke    200, active or suspended → revoked
-//	DELETE /api/v1/api_token/{id}           204, revoked → gone (no body)
+//	DELETE /api/v1/api_token/{id}           200, revoked → gone
+//
+// Each answers {"status":"success","details":{…}} with the token as the
+// call left it (a create adds the value as "token", next to "details").
+// Its available_actions follow the same table: suspend and revoke for an
+// active token, activate and revoke for a suspended one, delete for a
+// revoked one, none for a status the fake does not know. A delete's
+// details are the token as it was deleted, with every action false.
 //
 // An unknown ID is 404 not_found. A move the table does not allow (suspending
 // a revoked token, deleting an active one) is 422 invalid_action, and the
@@ -80,18 +91,20 @@ const Token = "pf_test_prefactortest_token"
 // FakeTokens' ones, a value starting "pf_", no creator, inserted_at and
 // updated_at at the server's clock and, without expires_at,
 // DefaultTokenLifetime later as its expiry. Without account_id it joins the
-// calling token's account, AccountID. An agent_deployment token gets an
-// agent_deployment_id, the same for every token of one agent and
-// environment. The value appears in the create answer only, as with the
-// real service. IDs and values come from a fixed seed, so a server whose
-// clock is fixed (SetClock) creates the same tokens in every run.
+// calling token's account, AccountID. An agent_deployment token keeps its
+// agent_id and gets an agent_deployment_id, the same for every token of
+// one agent and environment. The value appears in the create answer only,
+// as with the real service. IDs and values come from a fixed seed, so a
+// server whose clock is fixed (SetClock) creates the same tokens in every
+// run. [Server.SetValidationErrors] switches the refusals to the API's
+// validation_errors form.
 //
 // # Idempotency keys
 //
-// A create, suspend, activate or revoke may carry "idempotency_key" in its
-// JSON body, a delete the query parameter idempotency_key (which a POST
-// without the body field may use too); at most 64 characters, else 400
-// invalid_value. The server remembers the first
+// A create, suspend, activate, revoke or delete may carry
+// "idempotency_key" in its JSON body, or else the query parameter
+// idempotency_key; when both are sent, the body's is the key. At most 64
+// characters, else 400 invalid_value. The server remembers the first
 // answer to each key — success or 4xx — and answers a later request with
 // the same key and the same method, path, query and JSON body with that
 // answer again, changing nothing: a repeated create returns the same token
@@ -104,8 +117,17 @@ const Token = "pf_test_prefactortest_token"
 // the client never saw.
 // A mutation without a key is carried out each time it is sent.
 //
+// # Checking a token
+//
+// GET /api/v1/ping answers 200 {"status":"success"} to the fake's Token
+// and the 401s above to any other.
+//
 // Any other route answers 404 not_found. Errors are the API's JSON:
-// {"status":"error","code":…,"message":…,"errors":{…}}.
+// {"status":"error","code":…,"message":…,"errors":{…}}, where "errors"
+// maps each field to its messages. The API's other form, code
+// validation_errors, nests objects in "errors"; the fake sends it for a
+// refused create after [Server.SetValidationErrors](true), and a [Fault]
+// sends any "errors" ([Fault.Errors]).
 //
 // For tests of error handling, FailNext makes the next requests fail and
 // SetLatency slows every answer; Requests tells what the server received
@@ -127,7 +149,10 @@ type Server struct {
 	clock       func() time.Time       // nil: time.Now
 	rand        *rand.Rand             // IDs and token values of created tokens
 	keys        map[string]keyedAnswer // idempotency key → first answer
-	deployments map[string]string      // agent ID + "/" + environment ID → agent deployment ID
+	deployments map[string]string      // deploymentKey → agent deployment ID
+	// validationErrors makes create refusals use the validation_errors
+	// form; see SetValidationErrors.
+	validationErrors bool
 }
 
 // NewServer starts a fake API holding tokens and stops it when the test
@@ -187,6 +212,18 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/api_token/{id}/activate", s.mutation(s.move(activate)))
 	s.mux.HandleFunc("POST /api/v1/api_token/{id}/revoke", s.mutation(s.move(revoke)))
 	s.mux.HandleFunc("DELETE /api/v1/api_token/{id}", s.mutation(s.remove))
+	s.mux.HandleFunc("GET /api/v1/ping", handlePing)
+}
+
+// handlePing serves GET /api/v1/ping, which only checks the bearer token:
+// a request that gets here was authenticated.
+func handlePing(w http.ResponseWriter, _ *http.Request) {
+	writeReply(w, reply{status: http.StatusOK, body: &pingBody{Status: "success"}})
+}
+
+// pingBody is the API's answer to a ping.
+type pingBody struct {
+	Status string `json:"status"`
 }
 
 // URL returns the server's base URL, e.g. "http://127.0.0.1:41233"; pass it
@@ -238,7 +275,8 @@ func (s *Server) Close() {
 
 // Tokens returns a copy of the tokens the server holds, in the order they
 // were added (given to NewServer or Start, AddTokens, created through the
-// API), with their current status; deleted ones are gone.
+// API), with their current status; deleted ones are gone. Like list
+// summaries, they have no AvailableActions.
 func (s *Server) Tokens() []prefactor.APIToken {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,6 +288,10 @@ func (s *Server) Tokens() []prefactor.APIToken {
 }
 
 // AddTokens adds tokens to the server's store; later lists include them.
+// Their AvailableActions are ignored: the fake computes the actions from
+// Status when it answers. A token with AgentID, EnvironmentID and
+// AgentDeploymentID set names a deployment that later creates for that
+// agent and environment share.
 func (s *Server) AddTokens(tokens ...prefactor.APIToken) {
 	s.addTokens(tokens)
 }
@@ -258,14 +300,23 @@ func (s *Server) addTokens(tokens []prefactor.APIToken) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range tokens {
-		s.tokens = append(s.tokens, cloneToken(t))
+		t = cloneToken(t)
+		if t.AgentID != nil && t.EnvironmentID != nil && t.AgentDeploymentID != nil {
+			key := deploymentKey(*t.AgentID, *t.EnvironmentID)
+			if _, ok := s.deployments[key]; !ok {
+				s.deployments[key] = *t.AgentDeploymentID
+			}
+		}
+		s.tokens = append(s.tokens, t)
 	}
 }
 
 // cloneToken copies t so that the store shares no memory with the caller:
 // every pointer field (CreatedByAdminUserID, EnvironmentID, LastUsedAt and
-// any the type gains later) points at a copy of its value.
+// any the type gains later) points at a copy of its value. The copy has no
+// AvailableActions, as the store and list summaries hold none.
 func cloneToken(t prefactor.APIToken) prefactor.APIToken {
+	t.AvailableActions = nil
 	v := reflect.ValueOf(&t).Elem()
 	for i := range v.NumField() {
 		f := v.Field(i)

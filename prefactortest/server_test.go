@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -216,7 +218,7 @@ func TestInvalidParameters(t *testing.T) {
 	})
 
 	t.Run("through the SDK", func(t *testing.T) {
-		_, err := srv.Client().APITokens.List(context.Background(), &prefactor.ListAPITokensOptions{Sort: prefactor.Sort{Field: prefactor.SortByTitle}})
+		_, err := srv.Client().APITokens.List(context.Background(), &prefactor.ListAPITokensOptions{Sort: prefactor.Sort{Field: prefactor.SortField("title")}})
 		e := apiError(t, err)
 		if e.StatusCode != http.StatusBadRequest || e.Code != prefactor.CodeInvalidValue || e.Errors["sorting"] == nil {
 			t.Errorf("got %+v", e)
@@ -311,6 +313,30 @@ func TestUnknownRoute(t *testing.T) {
 	decodeError(t, send(t, srv, http.MethodGet, "/api/v1/nothing", ""), http.StatusUnauthorized)
 }
 
+func TestPing(t *testing.T) {
+	srv := prefactortest.NewServer(t)
+	const path = "/api/v1/ping"
+
+	var body map[string]any
+	decodeAnswer(t, send(t, srv, http.MethodGet, path, bearer), http.StatusOK, &body)
+	if len(body) != 1 || body["status"] != "success" {
+		t.Errorf("ping answered %v, want {\"status\":\"success\"}", body)
+	}
+	for auth, code := range map[string]prefactor.ErrorCode{"": prefactor.CodeNotAuthenticated, "Bearer revoked": prefactor.CodeBadAuthToken} {
+		if e := decodeError(t, send(t, srv, http.MethodGet, path, auth), http.StatusUnauthorized); e.Code != string(code) {
+			t.Errorf("ping with %q: %+v, want %s", auth, e, code)
+		}
+	}
+	decodeError(t, send(t, srv, http.MethodPost, path, bearer), http.StatusNotFound) // GET only
+
+	// A fault answers a ping like any request, and it is recorded.
+	srv.FailNext(1, prefactortest.Fault{Status: http.StatusServiceUnavailable})
+	decodeError(t, send(t, srv, http.MethodGet, path, bearer), http.StatusServiceUnavailable)
+	if n := len(srv.Requests()); n != 5 {
+		t.Errorf("%d requests recorded, want 5", n)
+	}
+}
+
 func TestRequestsAreRecorded(t *testing.T) {
 	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(5)...)
 	_, err := srv.Client(prefactor.WithUserAgent("tester/1")).APITokens.List(context.Background(), &prefactor.ListAPITokensOptions{
@@ -356,6 +382,64 @@ func TestRequestsAreRecorded(t *testing.T) {
 	reqs[0].Header.Set("Authorization", "CHANGED")
 	if again := srv.Requests()[0]; again.Method != http.MethodGet || again.Query.Get("account_id") != "acct-1" || again.Header.Get("Authorization") != bearer {
 		t.Error("Requests shares memory with the server")
+	}
+}
+
+// Every summary carries agent_id and agent_deployment_id, null or not, and
+// no available_actions, even when the tokens given to the fake had some.
+func TestListSummariesOnTheWire(t *testing.T) {
+	tokens := prefactortest.FakeTokens(42)
+	for i := range tokens {
+		tokens[i].AvailableActions = &prefactor.TokenActions{Activate: true, Delete: true, Revoke: true, Suspend: true}
+	}
+	srv := prefactortest.NewServer(t, tokens...)
+	respond := prefactortest.ListResponder(tokens)
+	req := httptest.NewRequest(http.MethodGet, listPath+"?pagination%5Bpage_size%5D=100", nil)
+	resp, err := respond(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mocked, _ := io.ReadAll(resp.Body)
+
+	for name, body := range map[string][]byte{"server": get(t, srv, "pagination%5Bpage_size%5D=100", bearer).body, "ListResponder": mocked} {
+		var l struct{ Summaries []map[string]json.RawMessage }
+		if err := json.Unmarshal(body, &l); err != nil {
+			t.Fatal(err)
+		}
+		agents := 0
+		for _, sum := range l.Summaries {
+			if _, ok := sum["available_actions"]; ok {
+				t.Errorf("%s: summary %s has available_actions", name, sum["id"])
+			}
+			for _, k := range []string{"agent_id", "agent_deployment_id"} {
+				if _, ok := sum[k]; !ok {
+					t.Errorf("%s: summary %s has no %s", name, sum["id"], k)
+				}
+			}
+			if string(sum["agent_id"]) != "null" {
+				agents++
+			}
+		}
+		if len(l.Summaries) == 0 || agents == 0 {
+			t.Errorf("%s: %d summaries, %d with an agent; want some of each", name, len(l.Summaries), agents)
+		}
+	}
+
+	// The store holds none; a get computes them from the status.
+	for _, tok := range srv.Tokens() {
+		if tok.AvailableActions != nil {
+			t.Fatalf("Tokens: %s has AvailableActions", tok.ID)
+		}
+	}
+	if tokens[0].Status != prefactor.TokenStatusActive {
+		t.Fatalf("the first sample is %s; this test wants an active one", tokens[0].Status)
+	}
+	got, err := srv.Client().APITokens.Get(context.Background(), tokens[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := got.AvailableActions; a == nil || a.Activate || a.Delete || !a.Revoke || !a.Suspend {
+		t.Errorf("Get of an active token: actions %+v, want suspend and revoke", a)
 	}
 }
 

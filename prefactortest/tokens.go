@@ -41,12 +41,15 @@ func fakeID(t time.Time, r *rand.Rand) string {
 // fakeSeed fixes every pseudo-random choice FakeTokens makes.
 const fakeSeed = 0x70726566_6163746f // "prefacto"
 
-// fakeAccount is an account of the fake data, with its environments and
-// the admin users who create its tokens.
+// fakeAccount is an account of the fake data, with its environments, the
+// admin users who create its tokens, and its agents, each deployed in every
+// environment.
 type fakeAccount struct {
 	id           string
 	environments []string
 	admins       []string
+	agents       []string
+	deployments  map[string]string // agent ID + "/" + environment ID → agent deployment ID
 }
 
 // AccountID is the account the fake's Token belongs to: the caller's
@@ -74,8 +77,30 @@ var fakeAccounts = func() []fakeAccount {
 		}
 		accounts[i] = a
 	}
+	// Agents draw from a stream of their own, so they leave the IDs above
+	// as they are.
+	r = rand.New(rand.NewPCG(fakeSeed, agentStream))
+	for i := range accounts {
+		a := &accounts[i]
+		at := created.AddDate(0, i*2+1, i)
+		a.deployments = map[string]string{}
+		for g := range 2 {
+			agent := fakeID(at.Add(time.Duration(g)*time.Hour), r)
+			a.agents = append(a.agents, agent)
+			for e, env := range a.environments {
+				a.deployments[deploymentKey(agent, env)] = fakeID(at.Add(time.Duration(g)*time.Hour+time.Duration(e+1)*time.Minute), r)
+			}
+		}
+	}
 	return accounts
 }()
+
+// agentStream is the pseudo-random stream of the sample agents and their
+// deployments.
+const agentStream = 3 << 32
+
+// deploymentKey is the key of the deployment of agent in environment env.
+func deploymentKey(agent, env string) string { return agent + "/" + env }
 
 // The cycles below have coprime lengths, so their combinations vary, and
 // they are laid out so that even FakeTokens(3) mixes statuses, scopes,
@@ -106,11 +131,14 @@ const (
 // with the creation time in milliseconds, like the service's. They spread
 // over three accounts (most, 3 in 5, in AccountID) and mix statuses (mostly active,
 // some suspended, some revoked), scopes (environment-scoped tokens carry an
-// EnvironmentID of their account, account-scoped ones none), tokens never
+// EnvironmentID of their account; agent_deployment-scoped ones, from
+// FakeTokens(5) on, one in nine, also an AgentID and the AgentDeploymentID
+// of that agent in that environment; account-scoped ones none), tokens never
 // used (nil LastUsedAt), used recently and not used for months, created by
 // an admin user or not (nil CreatedByAdminUserID), already expired,
 // expiring within 30 days and expiring later — all relative to
-// ReferenceTime. Creation times spread over the 14 months before it.
+// ReferenceTime. Creation times spread over the 14 months before it. Like
+// the list's summaries, they have no AvailableActions.
 func FakeTokens(n int) []prefactor.APIToken {
 	if n <= 0 {
 		return []prefactor.APIToken{}
@@ -145,6 +173,15 @@ func fakeToken(i int, inserted time.Time, r *rand.Rand) prefactor.APIToken {
 	if i%3 == 1 {
 		tok.TokenScope = prefactor.TokenScopeEnvironment
 		tok.EnvironmentID = ptr(acct.environments[r.IntN(len(acct.environments))])
+		// One in three of these is bound to an agent's deployment in that
+		// environment. The choice draws nothing from r, so the token's
+		// other fields do not depend on it.
+		if i%9 == 4 {
+			agent := acct.agents[(i/9)%len(acct.agents)]
+			tok.TokenScope = prefactor.TokenScopeAgentDeployment
+			tok.AgentID = ptr(agent)
+			tok.AgentDeploymentID = ptr(acct.deployments[deploymentKey(agent, *tok.EnvironmentID)])
+		}
 	}
 	if i%6 != 5 {
 		tok.CreatedByAdminUserID = ptr(acct.admins[r.IntN(len(acct.admins))])

@@ -50,7 +50,9 @@ func TestFakeTokensAreRealistic(t *testing.T) {
 		}
 
 		seen := map[string]bool{}
-		envAccount := map[string]string{} // environment → its account
+		envAccount := map[string]string{}   // environment → its account
+		deployments := map[string]string{}  // agent + environment → deployment
+		deploymentOf := map[string]string{} // deployment → agent + environment
 		statuses := map[prefactor.TokenStatus]int{}
 		scopes := map[prefactor.TokenScope]int{}
 		accounts := map[string]int{}
@@ -60,7 +62,7 @@ func TestFakeTokensAreRealistic(t *testing.T) {
 				t.Errorf("ID %q is malformed or repeated", tok.ID)
 			}
 			seen[tok.ID] = true
-			for _, id := range []*string{&tok.AccountID, tok.EnvironmentID, tok.CreatedByAdminUserID} {
+			for _, id := range []*string{&tok.AccountID, tok.EnvironmentID, tok.CreatedByAdminUserID, tok.AgentID, tok.AgentDeploymentID} {
 				if id != nil && !idPattern.MatchString(*id) {
 					t.Errorf("token %s: related ID %q is malformed", tok.ID, *id)
 				}
@@ -79,14 +81,31 @@ func TestFakeTokensAreRealistic(t *testing.T) {
 					t.Errorf("token %s: time %s is not whole seconds UTC", tok.ID, ts)
 				}
 			}
+			if tok.AvailableActions != nil {
+				t.Errorf("token %s: AvailableActions set; list summaries have none", tok.ID)
+			}
+			if (tok.TokenScope == prefactor.TokenScopeAgentDeployment) != (tok.AgentID != nil && tok.AgentDeploymentID != nil) ||
+				(tok.AgentID == nil) != (tok.AgentDeploymentID == nil) {
+				t.Errorf("token %s: scope %s with AgentID %v and AgentDeploymentID %v", tok.ID, tok.TokenScope, tok.AgentID, tok.AgentDeploymentID)
+			}
 			switch tok.TokenScope {
-			case prefactor.TokenScopeEnvironment:
+			case prefactor.TokenScopeEnvironment, prefactor.TokenScopeAgentDeployment:
 				if tok.EnvironmentID == nil {
-					t.Errorf("token %s: environment scope without EnvironmentID", tok.ID)
+					t.Errorf("token %s: %s scope without EnvironmentID", tok.ID, tok.TokenScope)
 				} else if acct, ok := envAccount[*tok.EnvironmentID]; ok && acct != tok.AccountID {
 					t.Errorf("environment %s belongs to two accounts", *tok.EnvironmentID)
 				} else {
 					envAccount[*tok.EnvironmentID] = tok.AccountID
+				}
+				if tok.AgentID != nil && tok.EnvironmentID != nil && tok.AgentDeploymentID != nil {
+					pair, dep := *tok.AgentID+"/"+*tok.EnvironmentID, *tok.AgentDeploymentID
+					if d, ok := deployments[pair]; ok && d != dep {
+						t.Errorf("agent and environment %s have deployments %s and %s", pair, d, dep)
+					}
+					if p, ok := deploymentOf[dep]; ok && p != pair {
+						t.Errorf("deployment %s belongs to %s and %s", dep, p, pair)
+					}
+					deployments[pair], deploymentOf[dep] = dep, pair
 				}
 			case prefactor.TokenScopeAccount:
 				if tok.EnvironmentID != nil {
@@ -130,8 +149,11 @@ func TestFakeTokensAreRealistic(t *testing.T) {
 		if statuses[prefactor.TokenStatusActive] <= n/2 {
 			t.Errorf("FakeTokens(%d): %d active; want most", n, statuses[prefactor.TokenStatusActive])
 		}
-		if scopes[prefactor.TokenScopeAccount] == 0 || scopes[prefactor.TokenScopeEnvironment] == 0 {
-			t.Errorf("FakeTokens(%d): scopes %v; want both", n, scopes)
+		if scopes[prefactor.TokenScopeAccount] == 0 || scopes[prefactor.TokenScopeEnvironment] == 0 || scopes[prefactor.TokenScopeAgentDeployment] == 0 {
+			t.Errorf("FakeTokens(%d): scopes %v; want all three", n, scopes)
+		}
+		if len(deployments) < 2 {
+			t.Errorf("FakeTokens(%d): %d agent deployments; want several", n, len(deployments))
 		}
 		if len(accounts) < 2 {
 			t.Errorf("FakeTokens(%d): %d accounts; want more than one", n, len(accounts))
