@@ -58,7 +58,7 @@ func FuzzDecodeListResponse(f *testing.F) {
 			}
 			return
 		}
-		if out.Status != "success" || out.Summaries == nil {
+		if (out.Status != "success" && out.Status != "") || out.Summaries == nil {
 			t.Fatalf("accepted status %q, summaries %v", out.Status, out.Summaries)
 		}
 		page := &Page[*APIToken]{Items: *out.Summaries, Pagination: out.Pagination, Sorting: out.Sorting}

@@ -10,10 +10,11 @@
 // activates, revokes and deletes tokens under the service's lifecycle
 // rules, reporting each token's available actions and replaying answers to
 // a repeated idempotency key; fails on purpose (Server.FailNext,
-// Server.SetLatency) and records
-// what it received (Server.Requests). It answers as if every request came
-// from one account, AccountID, the account of its Token. Server.Client
-// returns a client pointed at it:
+// Server.SetLatency) and records the last requests it received
+// (Server.Requests: the last DefaultRequestLimit, or as
+// Server.SetRequestLimit says, so a long run stays in flat memory). It
+// answers as if every request came from one account, AccountID, the account
+// of its Token. Server.Client returns a client pointed at it:
 //
 //	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(30)...)
 //	client := srv.Client()
@@ -26,16 +27,20 @@
 // # httpmock on a transport of its own
 //
 // ListResponder and ErrorResponder answer like the fake server, through an
-// httpmock.MockTransport given to prefactor.WithHTTPClient:
+// httpmock.MockTransport given to prefactor.WithHTTPClient. FastRetries
+// makes the client's retries wait milliseconds instead of seconds:
 //
 //	mock := httpmock.NewMockTransport()
 //	mock.RegisterResponder(http.MethodGet, "/api/v1/api_token", prefactortest.ListResponder(tokens))
-//	client, err := prefactor.NewClient("test", prefactor.WithHTTPClient(&http.Client{Transport: mock}))
+//	client, err := prefactor.NewClient("test",
+//		prefactor.WithHTTPClient(&http.Client{Transport: mock}),
+//		prefactortest.FastRetries())
 //
 // # httpmock on your own client
 //
 // The same responders work on the *http.Client your code already passes to
-// prefactor.WithHTTPClient, after httpmock.ActivateNonDefault(hc).
+// prefactor.WithHTTPClient, after httpmock.ActivateNonDefault(hc). Give the
+// client FastRetries too where your code lets a test add options.
 //
 // # Sample data and demos
 //

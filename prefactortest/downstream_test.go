@@ -36,11 +36,15 @@ func staleTokens(ctx context.Context, c *prefactor.Client, cutoff time.Time) ([]
 	return stale, nil
 }
 
-// app is downstream code that owns its *http.Client.
-type app struct{ hc *http.Client }
+// app is downstream code that owns its *http.Client and lets its tests add
+// client options.
+type app struct {
+	hc   *http.Client
+	opts []prefactor.Option
+}
 
 func (a *app) stale(ctx context.Context, cutoff time.Time) ([]string, error) {
-	c, err := prefactor.NewClient("app-token", prefactor.WithHTTPClient(a.hc), prefactor.WithMaxRetries(0))
+	c, err := prefactor.NewClient("app-token", append([]prefactor.Option{prefactor.WithHTTPClient(a.hc)}, a.opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +87,9 @@ func TestDownstreamWithFakeServer(t *testing.T) {
 }
 
 func TestDownstreamWithMockTransport(t *testing.T) {
-	mock := httpmock.NewMockTransport()                                                                        // mock
-	mock.RegisterResponder(http.MethodGet, "/api/v1/api_token", prefactortest.ListResponder(downstreamTokens)) // mock
-	client, err := prefactor.NewClient("test", prefactor.WithHTTPClient(&http.Client{Transport: mock}))        // mock
+	mock := httpmock.NewMockTransport()                                                                                              // mock
+	mock.RegisterResponder(http.MethodGet, "/api/v1/api_token", prefactortest.ListResponder(downstreamTokens))                       // mock
+	client, err := prefactor.NewClient("test", prefactor.WithHTTPClient(&http.Client{Transport: mock}), prefactortest.FastRetries()) // mock
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +103,7 @@ func TestDownstreamWithMockTransport(t *testing.T) {
 }
 
 func TestDownstreamWithActivateNonDefault(t *testing.T) {
-	a := &app{hc: &http.Client{}}
+	a := &app{hc: &http.Client{}, opts: []prefactor.Option{prefactortest.FastRetries()}}
 	httpmock.ActivateNonDefault(a.hc)                                                                                                                                   // mock
 	t.Cleanup(httpmock.DeactivateAndReset)                                                                                                                              // mock
 	httpmock.RegisterResponder(http.MethodGet, "/api/v1/api_token", prefactortest.ErrorResponder(http.StatusUnauthorized, prefactor.CodeBadAuthToken, "token revoked")) // mock
@@ -110,7 +114,10 @@ func TestDownstreamWithActivateNonDefault(t *testing.T) {
 		t.Fatalf("got %v, want the API's bad_authtoken", err)
 	}
 
-	httpmock.RegisterResponder(http.MethodGet, "/api/v1/api_token", prefactortest.ListResponder(downstreamTokens))
+	// A 503 first: the client retries through the mock, a millisecond or
+	// two later thanks to FastRetries.
+	httpmock.RegisterResponder(http.MethodGet, "/api/v1/api_token",
+		prefactortest.ErrorResponder(http.StatusServiceUnavailable, prefactor.CodeUnexpected, "busy").Then(prefactortest.ListResponder(downstreamTokens)))
 	got, err := a.stale(context.Background(), cutoff)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +125,7 @@ func TestDownstreamWithActivateNonDefault(t *testing.T) {
 	if want := wantStale(); !slices.Equal(got, want) {
 		t.Errorf("stale %v, want %v", got, want)
 	}
-	if n := httpmock.GetTotalCallCount(); n != 3 {
-		t.Errorf("%d calls through the activated client, want 3 (one refused, two pages)", n)
+	if n := httpmock.GetTotalCallCount(); n != 4 {
+		t.Errorf("%d calls through the activated client, want 4 (one refused, one 503, two pages)", n)
 	}
 }

@@ -3,10 +3,22 @@ package prefactortest
 import (
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 )
+
+// FastRetries returns a [prefactor.Option] that makes a client wait 1 to 2 ms
+// between attempts instead of the default 500 ms to 30 s, so a test of retries
+// (a 503 before the answer, say) takes milliseconds, not seconds. Give it to
+// the clients a test builds itself, e.g. on an httpmock transport;
+// [Server.Client] already uses it. It sets [prefactor.WithRetryWait] and
+// nothing else: a Retry-After the mock sends is still waited out, and the
+// number of retries is unchanged.
+func FastRetries() prefactor.Option {
+	return prefactor.WithRetryWait(time.Millisecond, 2*time.Millisecond)
+}
 
 // ListResponder returns an httpmock.Responder that answers a list request
 // over tokens exactly as the fake Server does (see Server): account_id,

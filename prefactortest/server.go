@@ -9,9 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -132,7 +130,8 @@ const Token = "pf_test_prefactortest_token"
 // sends any "errors" ([Fault.Errors]).
 //
 // For tests of error handling, FailNext makes the next requests fail and
-// SetLatency slows every answer; Requests tells what the server received,
+// SetLatency slows every answer; Requests tells what the server received
+// (the last DefaultRequestLimit requests, or as SetRequestLimit says),
 // SetClock sets the time it stamps on tokens. A Server is safe for
 // concurrent use.
 //
@@ -147,7 +146,7 @@ type Server struct {
 
 	mu          sync.Mutex
 	tokens      []prefactor.APIToken // the store, in insertion order
-	requests    []Request
+	requests    requestLog
 	faults      []pendingFault
 	latency     time.Duration
 	clock       func() time.Time       // nil: time.Now
@@ -191,6 +190,7 @@ func start(tb testing.TB, tokens []prefactor.APIToken) (*Server, error) {
 		mux:         http.NewServeMux(),
 		tb:          tb,
 		done:        make(chan struct{}),
+		requests:    newRequestLog(DefaultRequestLimit),
 		rand:        rand.New(rand.NewPCG(fakeSeed, serverStream)),
 		keys:        map[string]keyedAnswer{},
 		deployments: map[string]string{},
@@ -235,8 +235,7 @@ type pingBody struct {
 func (s *Server) URL() string { return s.ts.URL }
 
 // Client returns a client of the fake: base URL, Token and the server's
-// HTTP client already set, and retry waits of 1 to 2 ms so tests of
-// retries run fast. opts are applied after those, so they override them.
+// HTTP client already set, and [FastRetries] so tests of retries run fast. opts are applied after those, so they override them.
 //
 // Client is meant for tests: if NewClient refuses an option, it fails the
 // test through tb.Fatal. A server from Start has no test to fail, so there
@@ -259,7 +258,7 @@ func (s *Server) NewClient(opts ...prefactor.Option) (*prefactor.Client, error) 
 	defaults := []prefactor.Option{
 		prefactor.WithBaseURL(s.URL()),
 		prefactor.WithHTTPClient(s.ts.Client()),
-		prefactor.WithRetryWait(time.Millisecond, 2*time.Millisecond),
+		FastRetries(),
 	}
 	c, err := prefactor.NewClient(Token, append(defaults, opts...)...)
 	if err != nil {
@@ -334,49 +333,6 @@ func cloneToken(t prefactor.APIToken) prefactor.APIToken {
 	return t
 }
 
-// Request is one request the fake received, kept for assertions.
-type Request struct {
-	// Method is the HTTP method, e.g. "GET".
-	Method string
-	// Path is the unescaped URL path, e.g. "/api/v1/api_token".
-	Path string
-	// RawQuery is the query as sent, e.g. "pagination%5Boffset%5D=25".
-	RawQuery string
-	// Query is the query parsed, e.g. Query.Get("pagination[offset]").
-	Query url.Values
-	// Header holds the request headers as received, Authorization and
-	// User-Agent included.
-	Header http.Header
-	// Body is the request body, at most its first 1 MiB; nil when empty.
-	Body []byte
-}
-
-// maxRecordedBody bounds how much of a request body is read and kept.
-const maxRecordedBody = 1 << 20
-
-// Requests returns copies of the requests the server received so far,
-// oldest first, including those it refused or failed on purpose.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		r.Query = cloneValues(r.Query)
-		r.Header = r.Header.Clone()
-		r.Body = bytes.Clone(r.Body)
-		out[i] = r
-	}
-	return out
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
-}
-
 // serve is the server's handler: record, turn away what is over the
 // concurrency limit, wait, then fail on purpose or authenticate and route
 // (or both, for a Fault with AfterHandling).
@@ -396,7 +352,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	s.requests = append(s.requests, rec)
+	s.requests.add(rec)
 	latency := s.latency
 	fault, admitted := s.enter() // SetConcurrencyLimit's 429, if not admitted
 	failing := !admitted

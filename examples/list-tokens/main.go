@@ -8,10 +8,22 @@
 // With PREFACTOR_API_TOKEN set it asks the real API (PREFACTOR_API_URL, or
 // the default); without it, an offline fake with sample tokens in three
 // accounts, of which it lists the fake token's own unless -account names
-// another. It exits 2 on bad flags, before anything is sent (a page size
-// outside 1 to 100, a -sort without a field), and 1 when the API or the
-// network fails, printing the API's error code and message (a sort field
-// the API does not know is the API's call: 1).
+// another.
+//
+// Exit status:
+//
+//	0  the tokens were printed
+//	1  the API or the network failed; the API's error code and message are
+//	   on stderr (a sort field the API does not know is the API's call: 1)
+//	2  bad flags, refused before anything is sent (a page size outside 1
+//	   to 100, a -sort without a field)
+//
+// go run prints a non-zero status ("exit status 2") and then exits 1 itself,
+// whatever the status was. To act on the status in a script, build the
+// program and run it:
+//
+//	go build -o list-tokens ./examples/list-tokens
+//	./list-tokens -json > tokens.json
 package main
 
 import (

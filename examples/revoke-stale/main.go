@@ -17,11 +17,23 @@
 // or the default); without it, on an offline fake with sample tokens, judged
 // as of the time those samples were made, so nothing real changes; of the
 // fake's three accounts it looks at its token's own unless -account names
-// another. Exit
-// status: 0 done (also when nothing is stale), 1 a failed API call, with the
-// API's error code and message, 2 bad flags. With -apply it stops at the
-// first revocation that fails; the tokens revoked before it stay revoked,
-// and running it again picks up the rest.
+// another. With -apply it stops at the first revocation that fails; the
+// tokens revoked before it stay revoked, and running it again picks up the
+// rest.
+//
+// Exit status:
+//
+//	0  done, also when nothing is stale
+//	1  the API or the network failed; the API's error code and message are
+//	   on stderr
+//	2  bad flags, refused before anything is sent
+//
+// go run prints a non-zero status ("exit status 2") and then exits 1 itself,
+// whatever the status was. To act on the status in a script, build the
+// program and run it:
+//
+//	go build -o revoke-stale ./examples/revoke-stale
+//	./revoke-stale -unused 90d -apply
 package main
 
 import (

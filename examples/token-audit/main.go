@@ -13,9 +13,22 @@
 // With PREFACTOR_API_TOKEN set it asks the real API (PREFACTOR_API_URL, or
 // the default); without it, an offline fake with sample tokens, audited as
 // of the time those samples were made; of the fake's three accounts it
-// audits its token's own unless -account names another. Exit status: 0
-// nothing found, 1 tokens found, 2 bad flags or a failed API call (with the
-// API's error code and message).
+// audits its token's own unless -account names another.
+//
+// Exit status:
+//
+//	0  nothing found
+//	1  tokens found: they are listed on stdout
+//	2  bad flags, or the API or the network failed (the API's error code
+//	   and message are on stderr)
+//
+// So a pipeline can tell "tokens need attention" (1) from "the audit could
+// not run" (2). go run cannot: it prints the program's status ("exit status
+// 1" looks like a crash) and exits 1 itself for any non-zero one. In CI,
+// build the program and run it:
+//
+//	go build -o token-audit ./examples/token-audit
+//	./token-audit -expiring 30d -unused 90d
 package main
 
 import (
