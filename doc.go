@@ -33,11 +33,18 @@
 //
 // # Errors
 //
-// An HTTP error status is an *APIError, found with errors.As, with the
-// API's code, message and field errors; errors.Is(err, ErrNotFound) holds
-// for the code not_found. Bad input is reported before anything is sent, as
-// an error matching ErrInvalidArgument. Every error names the operation and
-// none contains the bearer token.
+// An HTTP error status is an [*APIError], found with errors.As, with the
+// API's code, message and field errors ([APIError.FieldErrors]);
+// errors.Is(err, [ErrNotFound]) holds for the code not_found and
+// errors.Is(err, [ErrRateLimited]) for a 429. Bad input is reported before
+// anything is sent, as an error matching [ErrInvalidArgument]. Every error
+// names the operation and none contains the bearer token.
+//
+// # Per-call options
+//
+// Every method takes [RequestOption] values: [WithIdempotencyKey],
+// [WithConcurrency] and [WithResponseInto]. A method ignores those that do
+// not concern it. [Client.Ping] checks the token before a long job.
 //
 // # Retries
 //
@@ -52,8 +59,10 @@
 //
 // The bearer token goes only over https, or plain http to a loopback host
 // (WithInsecureHTTP allows other hosts), and never to another host on a
-// redirect. It appears in no error and no log line, even when a server echoes
-// it back, and printing a Client shows it redacted.
+// redirect. NewClient accepts only tokens of RFC 6750's bearer-token
+// alphabet. The token appears in no error and no log line, even when a
+// server echoes it back, escaped or encoded, and printing a Client shows it
+// redacted.
 //
 // # Testing
 //
