@@ -42,8 +42,8 @@ type lcRequest struct {
 	Body        []byte
 }
 
-// key returns the attempt's idempotency key: from the JSON body of a POST,
-// from the query of a DELETE.
+// key returns the attempt's idempotency key, from its JSON body: every
+// mutation, DELETE included, sends it there.
 func (r lcRequest) key(t *testing.T) string {
 	t.Helper()
 	var b struct {

@@ -17,6 +17,52 @@ import (
 // empty or a JSON object; now is the server's clock.
 type mutationHandler func(r *http.Request, body []byte, now time.Time) reply
 
+// IdempotencyKeyLimit is how many idempotency keys a [Server] remembers:
+// the answers to the 10,000 most recent keys. A new key beyond that makes
+// the server forget the oldest one, which then counts as never used. The
+// SDK gives each mutation a key of its own, so without a bound the keys
+// would grow with every mutation for as long as the server runs; with it,
+// the server holds at most this many answers, each with the request it
+// answered, however long it runs.
+const IdempotencyKeyLimit = 10_000
+
+// keyStore keeps the answers to the last limit keys. order holds the keys
+// in a ring: once it is full, order[next] is the oldest key and the next
+// one to be forgotten.
+type keyStore struct {
+	limit   int
+	answers map[string]keyedAnswer
+	order   []string
+	next    int
+}
+
+func newKeyStore(limit int) keyStore {
+	return keyStore{limit: limit, answers: map[string]keyedAnswer{}}
+}
+
+// get returns the answer remembered for key, if any.
+func (k *keyStore) get(key string) (keyedAnswer, bool) {
+	a, ok := k.answers[key]
+	return a, ok
+}
+
+// put remembers a for key, a key it does not hold, forgetting the oldest
+// key when it already holds limit of them. With a limit of 0 or less it
+// remembers nothing.
+func (k *keyStore) put(key string, a keyedAnswer) {
+	switch {
+	case k.limit <= 0:
+		return
+	case len(k.order) < k.limit:
+		k.order = append(k.order, key)
+	default:
+		delete(k.answers, k.order[k.next])
+		k.order[k.next] = key
+		k.next = (k.next + 1) % k.limit
+	}
+	k.answers[key] = a
+}
+
 // keyedAnswer is the first answer the server gave to an idempotency key,
 // and what it answered.
 type keyedAnswer struct {
@@ -29,7 +75,8 @@ type keyedAnswer struct {
 // (idempotency_key in a JSON body, else in the query), then, holding s.mu,
 // replays the answer given to that key before, refuses a key used for
 // another request, or runs h and remembers its answer under the key.
-// Answers of every status h gives (2xx and 4xx) are remembered.
+// Answers of every status h gives (2xx and 4xx) are remembered, for the
+// last IdempotencyKeyLimit keys.
 func (s *Server) mutation(h mutationHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body) // serve buffered it already
@@ -41,7 +88,7 @@ func (s *Server) mutation(h mutationHandler) http.HandlerFunc {
 		request := r.Method + " " + r.URL.EscapedPath() + "?" + r.URL.Query().Encode() + "\n" + string(canonical)
 
 		s.mu.Lock()
-		if prev, used := s.keys[key]; key != "" && used {
+		if prev, used := s.keys.get(key); key != "" && used {
 			s.mu.Unlock()
 			if prev.request != request {
 				writeReply(w, errorReply(http.StatusUnprocessableEntity, prefactor.CodeIdempotencyKeyAlreadyUsed,
@@ -54,7 +101,7 @@ func (s *Server) mutation(h mutationHandler) http.HandlerFunc {
 		rep = h(r, body, s.now())
 		status, out := encodeReply(rep)
 		if key != "" {
-			s.keys[key] = keyedAnswer{request: request, status: status, body: out}
+			s.keys.put(key, keyedAnswer{request: request, status: status, body: out})
 		}
 		s.mu.Unlock()
 		writeJSON(w, status, rep.header, out)

@@ -109,7 +109,9 @@ const Token = "pf_test_prefactortest_token"
 // the same key and the same method, path, query and JSON body with that
 // answer again, changing nothing: a repeated create returns the same token
 // and value and makes no second token. The same key with any other request
-// is 422 idempotency_key_already_used. Keys belong to one Server. Requests
+// is 422 idempotency_key_already_used. Keys belong to one Server, which
+// remembers the last [IdempotencyKeyLimit] of them and forgets the oldest
+// beyond that: a key it forgot is served as a new one. Requests
 // that fail authentication never reach this step, nor do those FailNext
 // fails, unless the Fault is AfterHandling: those use up no key, and a
 // client's retry after them is served normally. A Fault with AfterHandling
@@ -149,11 +151,11 @@ type Server struct {
 	requests    requestLog
 	faults      []pendingFault
 	latency     time.Duration
-	clock       func() time.Time       // nil: time.Now
-	rand        *rand.Rand             // IDs and token values of created tokens
-	keys        map[string]keyedAnswer // idempotency key → first answer
-	deployments map[string]string      // deploymentKey → agent deployment ID
-	limit       concurrencyLimit       // SetConcurrencyLimit; see limit.go
+	clock       func() time.Time  // nil: time.Now
+	rand        *rand.Rand        // IDs and token values of created tokens
+	keys        keyStore          // idempotency key → first answer
+	deployments map[string]string // deploymentKey → agent deployment ID
+	limit       concurrencyLimit  // SetConcurrencyLimit; see limit.go
 	// validationErrors makes create refusals use the validation_errors
 	// form; see SetValidationErrors.
 	validationErrors bool
@@ -192,7 +194,7 @@ func start(tb testing.TB, tokens []prefactor.APIToken) (*Server, error) {
 		done:        make(chan struct{}),
 		requests:    newRequestLog(DefaultRequestLimit),
 		rand:        rand.New(rand.NewPCG(fakeSeed, serverStream)),
-		keys:        map[string]keyedAnswer{},
+		keys:        newKeyStore(IdempotencyKeyLimit),
 		deployments: map[string]string{},
 	}
 	s.addTokens(tokens)

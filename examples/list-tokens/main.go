@@ -3,20 +3,26 @@
 //
 // Usage:
 //
-//	go run ./examples/list-tokens [-json] [-account ID] [-sort FIELD|-FIELD] [-page-size N]
+//	go run ./examples/list-tokens [-json] [-account ID] [-sort id|-id|status|-status] [-page-size N]
+//
+// The token list sorts by id or status; -sort takes one of them, with a
+// leading - for descending (-sort=-status).
 //
 // With PREFACTOR_API_TOKEN set it asks the real API (PREFACTOR_API_URL, or
 // the default); without it, an offline fake with sample tokens in three
 // accounts, of which it lists the fake token's own unless -account names
-// another.
+// another. Before listing it checks the token with Client.Ping, so a token
+// the API refuses fails at once, in one line:
+//
+//	list-tokens: the API refused the token: bad_authtoken: … (HTTP 401)
 //
 // Exit status:
 //
 //	0  the tokens were printed
-//	1  the API or the network failed; the API's error code and message are
-//	   on stderr (a sort field the API does not know is the API's call: 1)
+//	1  the API refused the token, or the API or the network failed; the
+//	   API's error code and message are on stderr
 //	2  bad flags, refused before anything is sent (a page size outside 1
-//	   to 100, a -sort without a field)
+//	   to 100, a -sort other than id, -id, status or -status)
 //
 // go run prints a non-zero status ("exit status 2") and then exits 1 itself,
 // whatever the status was. To act on the status in a script, build the
@@ -55,7 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the tokens as a JSON array instead of a table")
 	account := fs.String("account", "", "list this account's tokens (default: the API token's own account)")
-	sortBy := fs.String("sort", "", "sort by `field` (id or status); a leading - sorts descending, as in -sort=-status")
+	var sortBy sortFlag
+	fs.Var(&sortBy, "sort", "sort by `field`: id or status; a leading - sorts descending, as in -sort=-status")
 	pageSize := fs.Int("page-size", 0, "tokens fetched per request, 1 to 100 (default: the server's)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -68,11 +75,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	opts, err := listOptions(*account, *sortBy, *pageSize)
-	if err != nil {
-		fmt.Fprintln(stderr, "list-tokens:", err)
+	if *pageSize < 0 || *pageSize > maxPageSize {
+		fmt.Fprintf(stderr, "list-tokens: -page-size %d: want 1 to %d, or 0 for the server's default\n", *pageSize, maxPageSize)
 		return 2
 	}
+	opts := &prefactor.ListAPITokensOptions{AccountID: *account, Sort: sortBy.Sort, PageSize: *pageSize}
 
 	conn, err := demo.Connect(stderr, "list-tokens", demo.Instant{})
 	if err != nil {
@@ -81,11 +88,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer conn.Close()
 
+	// Check the token first: a bad one fails here, in one line, instead
+	// of partway through a walk.
+	if err := conn.Client.Ping(ctx); err != nil {
+		fmt.Fprintln(stderr, "list-tokens:", demo.DescribePing(err))
+		return 1
+	}
+
 	tokens := []*prefactor.APIToken{}
 	for tok, err := range conn.Client.APITokens.All(ctx, opts) {
 		if err != nil {
 			fmt.Fprintln(stderr, "list-tokens:", demo.Describe(err))
-			if errors.Is(err, prefactor.ErrInvalidArgument) { // refused by the SDK, nothing sent
+			if errors.Is(err, prefactor.ErrInvalidArgument) { // the SDK refused the options: a usage error
 				return 2
 			}
 			return 1
@@ -113,33 +127,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // maxPageSize is the largest page the API serves.
 const maxPageSize = 100
 
-// listOptions checks the flags and turns them into list options.
-func listOptions(account, sortBy string, pageSize int) (*prefactor.ListAPITokensOptions, error) {
-	if pageSize < 0 || pageSize > maxPageSize {
-		return nil, fmt.Errorf("-page-size %d: want 1 to %d, or 0 for the server's default", pageSize, maxPageSize)
+// sortFlag is the -sort flag: "status" sorts ascending, "-status"
+// descending, "" leaves the order to the server. The SDK sends any field,
+// but the token list sorts only by id and status, so Set refuses the rest
+// before anything is sent.
+type sortFlag struct{ prefactor.Sort }
+
+// String shows the flag as it is given.
+func (f *sortFlag) String() string {
+	if f == nil || f.Field == "" {
+		return ""
 	}
-	sort, err := parseSort(sortBy)
-	if err != nil {
-		return nil, err
+	if f.Direction == prefactor.SortDesc {
+		return "-" + string(f.Field)
 	}
-	return &prefactor.ListAPITokensOptions{AccountID: account, Sort: sort, PageSize: pageSize}, nil
+	return string(f.Field)
 }
 
-// parseSort reads "status" as ascending and "-status" as descending; ""
-// leaves the order to the server. Which fields exist is the API's call;
-// parseSort only refuses a value without a field name.
-func parseSort(s string) (prefactor.Sort, error) {
+// Set reads s.
+func (f *sortFlag) Set(s string) error {
 	if s == "" {
-		return prefactor.Sort{}, nil
+		f.Sort = prefactor.Sort{}
+		return nil
 	}
 	field, desc := strings.CutPrefix(s, "-")
-	if field == "" || strings.HasPrefix(field, "-") || strings.TrimSpace(field) != field {
-		return prefactor.Sort{}, fmt.Errorf("-sort %q: want a field name, with a leading - for descending, as in -sort=-status", s)
+	switch prefactor.SortField(field) {
+	case prefactor.SortByID, prefactor.SortByStatus:
+	default:
+		return errors.New("want id or status, with a leading - for descending, as in -sort=-status")
 	}
+	f.Sort = prefactor.Sort{Field: prefactor.SortField(field)}
 	if desc {
-		return prefactor.Sort{Field: prefactor.SortField(field), Direction: prefactor.SortDesc}, nil
+		f.Direction = prefactor.SortDesc
 	}
-	return prefactor.Sort{Field: prefactor.SortField(field)}, nil
+	return nil
 }
 
 // printTable writes tokens as aligned columns. Times are UTC dates.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -161,6 +162,24 @@ func TestSortDescending(t *testing.T) {
 	}
 }
 
+func TestSortFlag(t *testing.T) {
+	for in, want := range map[string]prefactor.Sort{
+		"":        {},
+		"id":      {Field: prefactor.SortByID},
+		"-id":     {Field: prefactor.SortByID, Direction: prefactor.SortDesc},
+		"status":  {Field: prefactor.SortByStatus},
+		"-status": {Field: prefactor.SortByStatus, Direction: prefactor.SortDesc},
+	} {
+		f := sortFlag{prefactor.Sort{Field: "stale"}}
+		if err := f.Set(in); err != nil || f.Sort != want {
+			t.Errorf("Set(%q) = %+v, %v; want %+v", in, f.Sort, err, want)
+		}
+		if got := f.String(); got != in {
+			t.Errorf("Set(%q) then String() = %q", in, got)
+		}
+	}
+}
+
 func TestFlagsReachTheAPI(t *testing.T) {
 	tokens := prefactortest.FakeTokens(30)
 	srv := prefactortest.NewServer(t, tokens...)
@@ -183,17 +202,57 @@ func TestFlagsReachTheAPI(t *testing.T) {
 	if rows := strings.Count(stdout, "\n") - 1; rows != want {
 		t.Errorf("%d rows, want the account's %d tokens", rows, want)
 	}
+	// The token check first, then the pages.
 	reqs := srv.Requests()
-	if len(reqs) != (want+3)/4 {
-		t.Errorf("%d requests, want %d pages of 4", len(reqs), (want+3)/4)
+	if len(reqs) != 1+(want+3)/4 {
+		t.Fatalf("%d requests, want the token check and %d pages of 4", len(reqs), (want+3)/4)
 	}
-	q := reqs[0].Query
+	if r := reqs[0]; r.Method != http.MethodGet || r.Path != "/api/v1/ping" {
+		t.Errorf("first request %s %s, want GET /api/v1/ping", r.Method, r.Path)
+	}
+	for _, r := range reqs[1:] {
+		if r.Method != http.MethodGet || r.Path != "/api/v1/api_token" {
+			t.Errorf("request %s %s, want GET /api/v1/api_token", r.Method, r.Path)
+		}
+	}
+	q := reqs[1].Query
 	if q.Get("account_id") != acct || q.Get("sorting") != "status" || q.Get("pagination[page_size]") != "4" {
 		t.Errorf("query %v", q)
 	}
-	if ua := reqs[0].Header.Get("User-Agent"); !strings.HasSuffix(ua, " prefactor-go-example/list-tokens") {
-		t.Errorf("User-Agent %q", ua)
+	for _, r := range reqs[:2] {
+		if ua := r.Header.Get("User-Agent"); !strings.HasSuffix(ua, " prefactor-go-example/list-tokens") {
+			t.Errorf("%s: User-Agent %q", r.Path, ua)
+		}
 	}
+}
+
+// A token the API refuses fails the check that comes first: one line on
+// stderr, exit 1, and no list request.
+func TestBadTokenFailsFast(t *testing.T) {
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+	const wrong = "pf_not_the_token"
+	online(t, srv, wrong)
+	code, stdout, stderr := runCmd(t, "-sort=status")
+	if code != 1 || stdout != "" {
+		t.Errorf("exit %d, stdout %q; want 1 and nothing", code, stdout)
+	}
+	const want = "list-tokens: the API refused the token: bad_authtoken: the API token is not valid (HTTP 401)\n"
+	if stderr != want || strings.Contains(stderr, wrong) {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 1 || reqs[0].Path != "/api/v1/ping" {
+		t.Errorf("sent %d requests (%v), want the token check alone", len(reqs), paths(reqs))
+	}
+}
+
+// paths returns the method and path of each request.
+func paths(reqs []prefactortest.Request) []string {
+	var out []string
+	for _, r := range reqs {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
 }
 
 func TestErrorsShowTheAPICode(t *testing.T) {
@@ -202,16 +261,21 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 	tests := []struct {
 		name  string
 		token string
-		args  []string
+		fault *prefactortest.Fault // for the list, after the token check
 		want  []string
 	}{
-		{"unsupported sort field", prefactortest.Token, []string{"-sort=title"}, []string{"invalid_value", "sorting", "HTTP 400"}},
-		{"wrong token", "not-the-token", nil, []string{"bad_authtoken", "HTTP 401"}},
+		{"the list is refused", prefactortest.Token, &prefactortest.Fault{Status: http.StatusForbidden, Code: prefactor.CodeNotPermitted, Message: "no access"},
+			[]string{"list-tokens: not_permitted: no access (HTTP 403)"}},
+		{"wrong token", "not-the-token", nil, []string{"the API refused the token: bad_authtoken", "HTTP 401"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			online(t, srv, tt.token)
-			code, stdout, stderr := runCmd(t, tt.args...)
+			if tt.fault != nil {
+				srv.FailNext(1, pingPasses)
+				srv.FailNext(1, *tt.fault)
+			}
+			code, stdout, stderr := runCmd(t)
 			if code != 1 {
 				t.Errorf("exit %d, want 1", code)
 			}
@@ -230,6 +294,14 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 	}
 }
 
+// pingPasses answers the token check as the API does, so that a Fault
+// queued after it with FailNext reaches the request that follows.
+var pingPasses = prefactortest.Fault{
+	Status: http.StatusOK,
+	Header: http.Header{"Content-Type": {"application/json"}},
+	Body:   `{"status":"success"}`,
+}
+
 // Bad flags exit 2 before anything is sent, offline fake or not.
 func TestUsageErrors(t *testing.T) {
 	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
@@ -243,17 +315,25 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-page-size=x"}, "-page-size"},
 		{[]string{"-page-size=500"}, "-page-size 500: want 1 to 100"},
 		{[]string{"-page-size=-1"}, "-page-size -1: want 1 to 100"},
-		{[]string{"-sort=-"}, `-sort "-": want a field name`},
-		{[]string{"-sort=--id"}, `-sort "--id": want a field name`},
-		{[]string{"-sort= id"}, `-sort " id": want a field name`},
+		{[]string{"-sort=bogus"}, `invalid value "bogus" for flag -sort: want id or status`},
+		{[]string{"-sort=-bogus"}, `invalid value "-bogus" for flag -sort: want id or status`},
+		{[]string{"-sort=title"}, `invalid value "title" for flag -sort: want id or status`},
+		{[]string{"-sort", "email"}, `invalid value "email" for flag -sort: want id or status`},
+		{[]string{"-sort=-"}, `invalid value "-" for flag -sort`},
+		{[]string{"-sort=--id"}, `invalid value "--id" for flag -sort`},
+		{[]string{"-sort= id"}, `invalid value " id" for flag -sort`},
+		{[]string{"-sort=ID"}, `invalid value "ID" for flag -sort`},
 	} {
 		code, stdout, stderr := runCmd(t, tt.args...)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing and %q", tt.args, code, stdout, stderr, tt.want)
 		}
+		if strings.HasPrefix(tt.args[0], "-sort") && !strings.Contains(stderr, "Usage of list-tokens:") {
+			t.Errorf("%q: stderr %q lacks the usage", tt.args, stderr)
+		}
 	}
-	if n := len(srv.Requests()); n != 0 {
-		t.Errorf("bad flags sent %d requests", n)
+	if reqs := srv.Requests(); len(reqs) != 0 {
+		t.Errorf("bad flags sent %d requests: %v", len(reqs), paths(reqs))
 	}
 	offline(t)
 	if code, _, stderr := runCmd(t, "-page-size=500"); code != 2 || strings.Contains(stderr, "offline") {

@@ -17,15 +17,19 @@
 // or the default); without it, on an offline fake with sample tokens, judged
 // as of the time those samples were made, so nothing real changes; of the
 // fake's three accounts it looks at its token's own unless -account names
-// another. With -apply it stops at the first revocation that fails; the
-// tokens revoked before it stay revoked, and running it again picks up the
-// rest.
+// another. It checks the token with Client.Ping before anything else, so a
+// token the API refuses fails at once, in one line:
+//
+//	revoke-stale: the API refused the token: bad_authtoken: … (HTTP 401)
+//
+// With -apply it stops at the first revocation that fails; the tokens
+// revoked before it stay revoked, and running it again picks up the rest.
 //
 // Exit status:
 //
 //	0  done, also when nothing is stale
-//	1  the API or the network failed; the API's error code and message are
-//	   on stderr
+//	1  the API refused the token, or the API or the network failed; the
+//	   API's error code and message are on stderr
 //	2  bad flags, refused before anything is sent
 //
 // go run prints a non-zero status ("exit status 2") and then exits 1 itself,
@@ -104,6 +108,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer conn.Close()
 	client, now := conn.Client, conn.Now
+
+	// Check the token first: a bad one fails here, in one line, before
+	// anything is listed or revoked.
+	if err := client.Ping(ctx); err != nil {
+		fmt.Fprintln(stderr, "revoke-stale:", demo.DescribePing(err))
+		return exitAPI
+	}
 
 	// List everything first, then act: the revocations do not disturb the
 	// pages still to come, and a failed listing revokes nothing.

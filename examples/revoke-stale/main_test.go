@@ -112,7 +112,11 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if !strings.Contains(stderr, "dry run: would revoke 12 of 27 tokens, unused for 90d as of 2026-06-01; run with -apply") || strings.Contains(stderr, "offline") {
 		t.Errorf("stderr %q", stderr)
 	}
-	for _, r := range srv.Requests() {
+	reqs := srv.Requests()
+	if len(reqs) == 0 || reqs[0].Path != "/api/v1/ping" {
+		t.Error("the run did not check the token first")
+	}
+	for _, r := range reqs {
 		if r.Method != http.MethodGet {
 			t.Errorf("a dry run sent %s %s", r.Method, r.Path)
 		}
@@ -260,22 +264,46 @@ func TestOffline(t *testing.T) {
 	}
 }
 
+// pingPasses answers the token check as the API does, so that a Fault
+// queued after it with FailNext reaches the request that follows.
+var pingPasses = prefactortest.Fault{
+	Status: http.StatusOK,
+	Header: http.Header{"Content-Type": {"application/json"}},
+	Body:   `{"status":"success"}`,
+}
+
 func TestFailures(t *testing.T) {
-	t.Run("listing fails", func(t *testing.T) {
+	t.Run("the token is refused", func(t *testing.T) {
+		// The check comes first: one line, and nothing listed or revoked.
 		srv := prefactortest.NewServer(t, staleTokens()...)
 		online(t, srv, "wrong-token")
 		code, stdout, stderr := runCmd(t, "-apply")
-		if code != 1 || stdout != "" || !strings.Contains(stderr, "bad_authtoken") {
-			t.Errorf("exit %d, stdout %q, stderr %q; want 1 and the API's code", code, stdout, stderr)
+		const want = "revoke-stale: the API refused the token: bad_authtoken: the API token is not valid (HTTP 401)\n"
+		if code != 1 || stdout != "" || stderr != want {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing and %q", code, stdout, stderr, want)
 		}
+		if reqs := srv.Requests(); len(reqs) != 1 || reqs[0].Method != http.MethodGet || reqs[0].Path != "/api/v1/ping" {
+			t.Errorf("sent %d requests, want GET /api/v1/ping alone", len(reqs))
+		}
+		if !sameTokens(srv.Tokens(), staleTokens()) {
+			t.Error("a refused token changed the tokens")
+		}
+	})
 
+	t.Run("listing fails", func(t *testing.T) {
+		srv := prefactortest.NewServer(t, staleTokens()...)
 		online(t, srv, prefactortest.Token)
+		srv.FailNext(1, pingPasses)
 		srv.FailNext(1, prefactortest.Fault{Status: http.StatusForbidden, Code: prefactor.CodeNotPermitted, Message: "no access"})
-		code, _, stderr = runCmd(t, "-apply", "-account", "other")
-		if code != 1 || !strings.Contains(stderr, "not_permitted: no access (HTTP 403)") {
+		code, _, stderr := runCmd(t, "-apply", "-account", "other")
+		if code != 1 || !strings.Contains(stderr, "revoke-stale: listing tokens: not_permitted: no access (HTTP 403)") {
 			t.Errorf("exit %d, stderr %q", code, stderr)
 		}
-		for _, r := range srv.Requests() {
+		reqs := srv.Requests()
+		if len(reqs) != 2 {
+			t.Errorf("sent %d requests, want the token check and one list", len(reqs))
+		}
+		for _, r := range reqs {
 			if r.Method != http.MethodGet {
 				t.Errorf("a failed listing went on to %s %s", r.Method, r.Path)
 			}

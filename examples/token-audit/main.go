@@ -13,14 +13,18 @@
 // With PREFACTOR_API_TOKEN set it asks the real API (PREFACTOR_API_URL, or
 // the default); without it, an offline fake with sample tokens, audited as
 // of the time those samples were made; of the fake's three accounts it
-// audits its token's own unless -account names another.
+// audits its token's own unless -account names another. It checks the
+// token with Client.Ping before listing, so a token the API refuses fails
+// at once, in one line:
+//
+//	token-audit: the API refused the token: bad_authtoken: … (HTTP 401)
 //
 // Exit status:
 //
 //	0  nothing found
 //	1  tokens found: they are listed on stdout
-//	2  bad flags, or the API or the network failed (the API's error code
-//	   and message are on stderr)
+//	2  bad flags, or the API refused the token, or the API or the network
+//	   failed (the API's error code and message are on stderr)
 //
 // So a pipeline can tell "tokens need attention" (1) from "the audit could
 // not run" (2). go run cannot: it prints the program's status ("exit status
@@ -89,6 +93,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer conn.Close()
+
+	// Check the token first: a bad one fails here, in one line, instead
+	// of partway through the audit.
+	if err := conn.Client.Ping(ctx); err != nil {
+		fmt.Fprintln(stderr, "token-audit:", demo.DescribePing(err))
+		return exitError
+	}
 
 	a := audit{now: conn.Now, expiring: time.Duration(expiring), unused: time.Duration(unused)}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)

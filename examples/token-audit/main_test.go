@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +73,13 @@ h   active     expires 2026-07-01 (in 30 days); last used 2026-03-03 (90 days ag
 	}
 	if !strings.Contains(stderr, "5 of 8 tokens need attention as of 2026-06-01.") || strings.Contains(stderr, "offline") {
 		t.Errorf("stderr %q", stderr)
+	}
+	var sent []string
+	for _, r := range srv.Requests() {
+		sent = append(sent, r.Method+" "+r.Path)
+	}
+	if want := []string{"GET /api/v1/ping", "GET /api/v1/api_token"}; !slices.Equal(sent, want) {
+		t.Errorf("sent %v, want %v: the token check, then the list", sent, want)
 	}
 }
 
@@ -146,19 +155,38 @@ func TestAuditOffline(t *testing.T) {
 	}
 }
 
+// pingPasses answers the token check as the API does, so that a Fault
+// queued after it with FailNext reaches the request that follows.
+var pingPasses = prefactortest.Fault{
+	Status: http.StatusOK,
+	Header: http.Header{"Content-Type": {"application/json"}},
+	Body:   `{"status":"success"}`,
+}
+
 func TestAuditErrors(t *testing.T) {
+	// A token the API refuses fails the check that comes first: one line,
+	// exit 2, nothing listed.
 	srv := prefactortest.NewServer(t, auditTokens()...)
 	online(t, srv, "wrong-token")
 	code, stdout, stderr := runCmd(t)
-	if code != 2 || stdout != "" || !strings.Contains(stderr, "bad_authtoken") {
-		t.Errorf("exit %d, stdout %q, stderr %q; want 2 and the API's code", code, stdout, stderr)
+	const want = "token-audit: the API refused the token: bad_authtoken: the API token is not valid (HTTP 401)\n"
+	if code != 2 || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing and %q", code, stdout, stderr, want)
+	}
+	if reqs := srv.Requests(); len(reqs) != 1 || reqs[0].Method != http.MethodGet || reqs[0].Path != "/api/v1/ping" {
+		t.Errorf("sent %d requests, want GET /api/v1/ping alone", len(reqs))
 	}
 
+	// A list the API refuses after the check.
 	online(t, srv, prefactortest.Token)
+	srv.FailNext(1, pingPasses)
 	srv.FailNext(1, prefactortest.Fault{Status: 403, Code: prefactor.CodeNotPermitted, Message: "no access"})
 	code, _, stderr = runCmd(t, "-account", "other")
-	if code != 2 || !strings.Contains(stderr, "not_permitted: no access (HTTP 403)") {
+	if code != 2 || !strings.Contains(stderr, "token-audit: not_permitted: no access (HTTP 403)") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if reqs := srv.Requests(); len(reqs) != 3 || reqs[2].Path != "/api/v1/api_token" {
+		t.Errorf("sent %d requests in all, want the refused check, then a check and a list", len(reqs))
 	}
 
 	for _, args := range [][]string{{"-unused=-1d"}, {"-unused=xd"}, {"-expiring=soon"}, {"-at=yesterday"}, {"extra"}} {

@@ -1,13 +1,14 @@
 // Package demo holds the little the example programs share: a client of
 // the real API or of an offline fake and the time to judge tokens by, a
-// readable line for an error, the -unused and -at flag values, and the
-// rule for a token gone unused.
+// readable line for an error and for a failed token check, the -unused
+// and -at flag values, and the rule for a token gone unused.
 package demo
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
@@ -96,4 +97,16 @@ func Describe(err error) string {
 		code = "error"
 	}
 	return fmt.Sprintf("%s: %s (HTTP %d)", code, apiErr.Message, apiErr.StatusCode)
+}
+
+// DescribePing returns err, from [prefactor.Client.Ping], as one line for
+// a person: "the API refused the token: bad_authtoken: … (HTTP 401)" when
+// the API answered 401 or 403, else "checking the token: " and what
+// [Describe] says of err.
+func DescribePing(err error) string {
+	var apiErr *prefactor.APIError
+	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
+		return "the API refused the token: " + Describe(err)
+	}
+	return "checking the token: " + Describe(err)
 }

@@ -3,6 +3,8 @@ package demo
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +77,43 @@ func TestConnectOnline(t *testing.T) {
 	}
 	if ua := srv.Requests()[0].Header.Get("User-Agent"); !strings.HasSuffix(ua, " prefactor-go-example/demo-test") {
 		t.Errorf("User-Agent %q", ua)
+	}
+}
+
+func TestDescribePing(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{&prefactor.APIError{StatusCode: 401, Code: prefactor.CodeBadAuthToken, Message: "the API token is not valid"},
+			"the API refused the token: bad_authtoken: the API token is not valid (HTTP 401)"},
+		{fmt.Errorf("ping: %w", &prefactor.APIError{StatusCode: 403, Code: prefactor.CodeNotPermitted, Message: "no access"}),
+			"the API refused the token: not_permitted: no access (HTTP 403)"},
+		{&prefactor.APIError{StatusCode: 503, Message: "Service Unavailable"},
+			"checking the token: error: Service Unavailable (HTTP 503)"},
+		{errors.New("dial tcp: connection refused"), "checking the token: dial tcp: connection refused"},
+	} {
+		if got := DescribePing(tt.err); got != tt.want {
+			t.Errorf("DescribePing(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+// A wrong token fails the ping with the API's code, and the line does not
+// show the token.
+func TestDescribePingOfAWrongToken(t *testing.T) {
+	srv := prefactortest.NewServer(t)
+	const wrong = "pf_not_the_token"
+	c, err := prefactor.NewClient(wrong, prefactor.WithBaseURL(srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Ping(context.Background())
+	if err == nil {
+		t.Fatal("Ping with a wrong token succeeded")
+	}
+	got := DescribePing(err)
+	if want := "the API refused the token: bad_authtoken: "; !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "(HTTP 401)") || strings.Contains(got, wrong) {
+		t.Errorf("DescribePing = %q, want %q…(HTTP 401) without the token", got, want)
 	}
 }
