@@ -26,13 +26,7 @@ func TestClientConcurrentUse(t *testing.T) {
 		total    = 23
 		pageSize = 5
 	)
-	tokens := prefactortest.FakeTokens(total)
-	ids := make([]string, total)
-	for i := range tokens {
-		tokens[i].AccountID = prefactortest.AccountID
-		ids[i] = tokens[i].ID
-	}
-	srv := prefactortest.NewServer(t, tokens...)
+	srv, ids := newFake(t, total)
 	c := srv.Client(
 		prefactor.WithMaxRetries(faults),
 		prefactor.WithLogger(slog.New(slog.DiscardHandler)),

@@ -5,3 +5,6 @@ package prefactor
 
 // WaitGoroutines is waitGoroutines for package prefactor_test.
 var WaitGoroutines = waitGoroutines
+
+// ReferenceExample is referenceExample for package prefactor_test.
+const ReferenceExample = referenceExample

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -495,5 +496,51 @@ func TestSuccessEnvelopeStatus(t *testing.T) {
 				t.Errorf("%s %s: server saw %d requests, want 1 (no retry)", tc.name, v.name, rec.count())
 			}
 		}
+	}
+}
+
+// The answers of TestListErrors (apitokens_test.go) that have no body: a
+// prefactortest.Fault always sends one.
+func TestListEmptyBodies(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		apiErr *APIError // nil: not an API error
+		want   string    // a substring of err.Error()
+	}{
+		{"no content", 204, nil, "decoding response: empty body (status 204)"},
+		{"empty error body", 403, &APIError{StatusCode: 403}, "403 Forbidden"},
+		{"empty body", 200, nil, "decoding response: empty body"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				w.Header().Set("X-Request-Id", "req-123")
+				reply(w, tc.status, "")
+			})
+			_, err := c.APITokens.List(context.Background(), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+			noSecret(t, "error", err.Error())
+			if rec.count() != 1 {
+				t.Errorf("%d requests, want 1 (not retried)", rec.count())
+			}
+			var apiErr *APIError
+			if tc.apiErr == nil {
+				if errors.As(err, &apiErr) {
+					t.Errorf("got *APIError %v for a 2xx body", apiErr)
+				}
+				return
+			}
+			apiErr = asAPIError(t, err)
+			want := *tc.apiErr
+			want.Method, want.Path, want.RequestID, want.Attempts = "GET", basePrefix+"/api/v1/api_token", "req-123", 1
+			if !reflect.DeepEqual(*apiErr, want) {
+				t.Errorf("APIError =\n%#v\nwant\n%#v", *apiErr, want)
+			}
+			if errors.Is(err, ErrNotFound) {
+				t.Error("errors.Is(err, ErrNotFound) = true")
+			}
+		})
 	}
 }
