@@ -245,9 +245,7 @@ func TestListErrors(t *testing.T) {
 				}
 				return
 			}
-			if !errors.As(err, &apiErr) {
-				t.Fatalf("error %v (%T) is not an *APIError", err, err)
-			}
+			apiErr = asAPIError(t, err)
 			want := *tt.apiErr
 			want.Method, want.Path, want.RequestID, want.Attempts = "GET", "/api/v1/api_token", "req-123", 1
 			if !reflect.DeepEqual(*apiErr, want) {
@@ -288,11 +286,7 @@ func TestAllYieldsErrorOnceAndStops(t *testing.T) {
 			if tok != nil {
 				t.Error("error yielded with a token")
 			}
-			var apiErr *prefactor.APIError
-			if !errors.As(err, &apiErr) {
-				t.Fatalf("error %v (%T) is not an *APIError", err, err)
-			}
-			got = append(got, "err:"+string(apiErr.Code))
+			got = append(got, "err:"+string(asAPIError(t, err).Code))
 			continue // the iterator must not yield again
 		}
 		if len(got) == 0 { // the first page is in; the walk asks for the second after it
