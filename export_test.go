@@ -8,3 +8,7 @@ var WaitGoroutines = waitGoroutines
 
 // ReferenceExample is referenceExample for package prefactor_test.
 const ReferenceExample = referenceExample
+
+// EveryCall is everyCall for package prefactor_test: each method of the
+// API, called on the token tok_a.
+var EveryCall = everyCall
