@@ -239,40 +239,6 @@ func TestLoggingSilentByDefaultAndNeverShowsToken(t *testing.T) {
 	}
 }
 
-func TestRetryDecisionLogLines(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		status int
-		want   []string // the retry= part of each decision line, in order
-	}{
-		{"retries used up", 503, []string{"retry=true", "retry=false"}},
-		{"final status logged once", 404, []string{"retry=false"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			c, _ := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
-				reply(w, tc.status, `{"status":"error","code":"unexpected","message":"m"}`)
-			}, WithLogger(logger), WithMaxRetries(1))
-			if _, err := c.APITokens.List(context.Background(), nil); err == nil {
-				t.Fatal("List succeeded")
-			}
-			var got []string
-			for _, line := range strings.Split(buf.String(), "\n") {
-				if strings.Contains(line, "retry decision") {
-					got = append(got, strings.Fields(line[strings.Index(line, "retry="):])[0])
-				}
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
-				t.Errorf("decision lines %v, want %v:\n%s", got, tc.want, buf.String())
-			}
-			if tc.status == 503 && !strings.Contains(buf.String(), "retries used up") {
-				t.Errorf("last decision does not say retries are used up:\n%s", buf.String())
-			}
-		})
-	}
-}
-
 // connServer starts a loopback server that holds each request until n have
 // arrived, so that a client opens n connections, and counts the
 // connections it has open.

@@ -1,73 +1,47 @@
-package prefactor
+package prefactor_test
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
 
 // TestClientConcurrentUse shares one Client between 32 goroutines that List,
 // range over All (to the end, and breaking out early) and print the client,
-// against a server that answers every seventh request with a 503. Run it
-// with -race.
+// against the fake, to which every other goroutine adds a 503 as it starts,
+// so failures land among the others' requests. The client has more retries
+// than there are 503s, so no call may fail. Run it with -race.
 func TestClientConcurrentUse(t *testing.T) {
 	before := runtime.NumGoroutine()
 	const (
 		workers  = 32
+		faults   = workers / 2
 		total    = 23
 		pageSize = 5
 	)
-	ids := make([]string, total)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("tok_%02d", i)
-	}
-	var hits atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hits.Add(1)%7 == 0 {
-			reply(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
-			return
-		}
-		if r.Header.Get("Authorization") != "Bearer "+secretToken {
-			reply(w, 401, `{"status":"error","code":"bad_authtoken","message":"no"}`)
-			return
-		}
-		q := r.URL.Query()
-		off, _ := strconv.Atoi(q.Get("pagination[offset]"))
-		size, _ := strconv.Atoi(q.Get("pagination[page_size]"))
-		end := min(off+size, total)
-		var next *int
-		if end < total {
-			next = ptr(end)
-		}
-		reply(w, 200, listJSON(off, next, ids[off:end]...))
-	}))
-
-	c, err := NewClient(secretToken,
-		WithBaseURL(srv.URL),
-		WithMaxRetries(5),
-		WithRetryWait(time.Millisecond, 2*time.Millisecond),
-		WithLogger(slog.New(slog.DiscardHandler)),
+	srv, ids := newFake(t, total)
+	c := srv.Client(
+		prefactor.WithMaxRetries(faults),
+		prefactor.WithLogger(slog.New(slog.DiscardHandler)),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if w%2 == 0 {
+				srv.FailNext(1, prefactortest.Fault{Status: 503, Message: "busy"})
+			}
 			ctx := context.Background()
-			opts := &ListAPITokensOptions{PageSize: pageSize}
+			opts := &prefactor.ListAPITokensOptions{PageSize: pageSize}
 			switch w % 4 {
 			case 0, 1: // the whole list
 				var got []string
@@ -86,7 +60,7 @@ func TestClientConcurrentUse(t *testing.T) {
 				}
 			case 2: // one page
 				off := (w / 4 % 4) * pageSize
-				page, err := c.APITokens.List(ctx, &ListAPITokensOptions{Offset: off, PageSize: pageSize})
+				page, err := c.APITokens.List(ctx, &prefactor.ListAPITokensOptions{Offset: off, PageSize: pageSize})
 				if err != nil {
 					t.Errorf("worker %d: List: %v", w, err)
 					return
@@ -108,16 +82,16 @@ func TestClientConcurrentUse(t *testing.T) {
 						break
 					}
 				}
-				if s := fmt.Sprintf("%v %+v", c, *c); strings.Contains(s, secretToken) {
+				if s := fmt.Sprintf("%v %+v", c, *c); strings.Contains(s, prefactortest.Token) {
 					t.Errorf("worker %d: %s", w, s)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	t.Logf("%d requests for %d workers", hits.Load(), workers)
+	t.Logf("%d requests for %d workers", srv.RequestCount(), workers)
 
-	closeIdleConns(c)
+	c.CloseIdleConnections()
 	srv.Close()
-	waitGoroutines(t, before)
+	prefactor.WaitGoroutines(t, before)
 }

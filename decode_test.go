@@ -292,3 +292,45 @@ func TestDecodeAvailableActionsFallsBack(t *testing.T) {
 		t.Errorf("token a: %+v; other fields lost on the way through encoding/json", *items[0])
 	}
 }
+
+// referenceExample is the success body of the endpoint reference, with
+// fields the SDK does not know yet and values it has no constant for.
+const referenceExample = `{
+  "status": "success",
+  "summaries": [
+    {
+      "account_id": "013xrzp12g3nqk8ngskn1wtxgka5b0nf",
+      "created_by_admin_user_id": "013xrzp12g3nqk8nh0qrc2b1jfanmvb9",
+      "environment_id": "013xrzp12g3nqk8nzxvq7jm2arsfg5h1",
+      "expires_at": "2024-01-01T00:00:00Z",
+      "id": "013xrzp12g3nqk8n7f8f9jbg8d18q7tm",
+      "inserted_at": "2024-01-01T00:00:00Z",
+      "last_used_at": "2024-01-01T00:00:00Z",
+      "status": "active",
+      "token_scope": "account",
+      "type": "api_token",
+      "updated_at": "2024-01-01T00:00:00Z"
+    },
+    {
+      "account_id": "013xrzp12g3nqk8ngskn1wtxgka5b0nf",
+      "created_by_admin_user_id": null,
+      "environment_id": null,
+      "expires_at": "2025-06-30T12:30:00.123456Z",
+      "id": "013xrzp12g3nqk8n7f8f9jbg8d18q7tn",
+      "inserted_at": "2024-01-01T00:00:00+02:00",
+      "last_used_at": null,
+      "status": "quarantined",
+      "token_scope": "agent_deployment",
+      "agent_deployment_id": "013xrzp12g3nqk8nagentdeploy0001",
+      "type": "api_token",
+      "updated_at": "2024-01-01T00:00:00Z",
+      "future_field": {"nested": [1, 2, 3]}
+    }
+  ],
+  "pagination": {
+    "item_count": 200, "item_end": 100, "item_start": 91, "next_page_offset": 110,
+    "page_count": 20, "page_index": 10, "page_offset": 90, "page_size": 10, "previous_page_offset": 80
+  },
+  "sorting": {"direction": "asc", "field": "id"},
+  "extra": true
+}`

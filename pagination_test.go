@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -166,6 +167,88 @@ func TestConcurrencyEmptyPageMidWalk(t *testing.T) {
 			}
 			if !reflect.DeepEqual(ids, want) {
 				t.Errorf("yielded %v,\nwant    %v", ids, want)
+			}
+		})
+	}
+}
+
+// The walk follows next_page_offset as the server sends it, even where it
+// does not follow from page_offset and page_size, as the fake's always does.
+func TestAllFollowsNextPageOffsetExactly(t *testing.T) {
+	// The reference's own example: page_offset 90, page_size 10, next 110.
+	pages := map[string]string{
+		"90":  listJSON(0, ptr(110), "t1", "t2"),
+		"110": listJSON(0, ptr(111), "t3"),
+		"111": listJSON(0, nil, "t4", "t5"),
+	}
+	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		body, ok := pages[r.URL.Query().Get("pagination[offset]")]
+		if !ok {
+			reply(w, 400, `{"status":"error","code":"invalid_value","message":"unexpected offset"}`)
+			return
+		}
+		reply(w, 200, body)
+	})
+	opts := &ListAPITokensOptions{Offset: 90, PageSize: 10, AccountID: "acc", Sort: Sort{Field: SortByStatus, Direction: SortDesc}, IdempotencyKey: "first-only"}
+	before := *opts
+	seq := c.APITokens.All(context.Background(), opts)
+	for round := 1; round <= 2; round++ { // ranging twice starts over
+		var ids []string
+		for tok, err := range seq {
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, tok.ID)
+		}
+		if want := []string{"t1", "t2", "t3", "t4", "t5"}; !reflect.DeepEqual(ids, want) {
+			t.Errorf("round %d: ids = %v, want %v", round, ids, want)
+		}
+	}
+	if *opts != before {
+		t.Errorf("caller's options changed to %+v", *opts)
+	}
+	if rec.count() != 6 {
+		t.Fatalf("%d requests, want 6", rec.count())
+	}
+	for i, wantOffset := range []string{"90", "110", "111", "90", "110", "111"} {
+		q := rec.get(i).URL.Query()
+		if q.Get("pagination[offset]") != wantOffset || q.Get("pagination[page_size]") != "10" ||
+			q.Get("account_id") != "acc" || q.Get("sorting") != "-status" {
+			t.Errorf("request %d query = %v", i, q)
+		}
+		wantKey := ""
+		if wantOffset == "90" {
+			wantKey = "first-only"
+		}
+		if got := q.Get("idempotency_key"); got != wantKey {
+			t.Errorf("request %d idempotency_key = %q, want %q", i, got, wantKey)
+		}
+	}
+}
+
+func TestAllStopsOnStalledPagination(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		next int
+	}{{"same offset", 5}, {"backwards", 2}, {"negative", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				reply(w, 200, listJSON(0, ptr(tc.next), "a"))
+			})
+			var ids []string
+			var errs []error
+			for tok, err := range c.APITokens.All(context.Background(), &ListAPITokensOptions{Offset: 5}) {
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				ids = append(ids, tok.ID)
+			}
+			if len(errs) != 1 || !errors.Is(errs[0], ErrPaginationStalled) || !strings.Contains(errs[0].Error(), "does not move past offset 5") {
+				t.Fatalf("errors = %v, want one ErrPaginationStalled", errs)
+			}
+			if !reflect.DeepEqual(ids, []string{"a"}) || rec.count() != 1 {
+				t.Errorf("ids = %v after %d requests; want [a] after 1", ids, rec.count())
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,9 +16,12 @@ import (
 )
 
 // These tests send every method through the one request path to a
-// loopback server (setup) and check what goes on the wire and what comes
-// back: headers, Delete's body, Ping, WithResponseInto, and what a 2xx
-// envelope may leave out.
+// loopback server (setup) that answers what the fake of prefactortest
+// cannot (204 and 202 to a delete, an X-Request-Id on every answer, empty
+// bodies, odd envelopes), and check what goes on the wire and what comes
+// back: Delete's body, Ping, WithResponseInto, and what a 2xx envelope may
+// leave out. The tests that need only the fake are in
+// request_fake_test.go.
 
 // detailsJSON is a success body with one token's details.
 func detailsJSON(id string) string {
@@ -45,8 +49,8 @@ func apiReply(w http.ResponseWriter, r *http.Request, n int) {
 
 // everyCall is each method of the API, called on tok_a with opts.
 var everyCall = []struct {
-	name string
-	call func(ctx context.Context, c *Client, opts ...RequestOption) error
+	Name string
+	Call func(ctx context.Context, c *Client, opts ...RequestOption) error
 }{
 	{"Get", func(ctx context.Context, c *Client, opts ...RequestOption) error {
 		_, err := c.APITokens.Get(ctx, "tok_a", opts...)
@@ -86,35 +90,6 @@ var everyCall = []struct {
 	{"Ping", func(ctx context.Context, c *Client, opts ...RequestOption) error {
 		return c.Ping(ctx, opts...)
 	}},
-}
-
-// Every attempt of every method names the SDK in X-Prefactor-SDK and in
-// the User-Agent, retries included.
-func TestEveryRequestNamesTheSDK(t *testing.T) {
-	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		if n%2 == 1 { // every call's first attempt fails, so its retry is checked too
-			reply(w, http.StatusServiceUnavailable, `{"status":"error","code":"unexpected","message":"busy"}`)
-			return
-		}
-		apiReply(w, r, n)
-	}, WithUserAgent("audit-bot/2.1"))
-	for _, tc := range everyCall {
-		if err := tc.call(context.Background(), c); err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-	}
-	if got, want := rec.count(), 2*len(everyCall); got != want {
-		t.Fatalf("server saw %d requests, want %d", got, want)
-	}
-	for i := range rec.count() {
-		r := rec.get(i)
-		if got, want := r.Header.Get("X-Prefactor-SDK"), "prefactor-go@"+Version; got != want {
-			t.Errorf("%s %s: X-Prefactor-SDK = %q, want %q", r.Method, r.URL.Path, got, want)
-		}
-		if got, want := r.Header.Get("User-Agent"), "prefactor-go/"+Version+" audit-bot/2.1"; got != want {
-			t.Errorf("%s %s: User-Agent = %q, want %q", r.Method, r.URL.Path, got, want)
-		}
-	}
 }
 
 // bodies records the bodies of the requests a test server reads.
@@ -262,9 +237,9 @@ func wantResponse(t *testing.T, what string, resp *http.Response, status int, re
 func TestWithResponseIntoEveryMethod(t *testing.T) {
 	status := map[string]int{"Create": http.StatusCreated, "Delete": http.StatusNoContent}
 	for _, tc := range everyCall {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.Name, func(t *testing.T) {
 			want := http.StatusOK
-			if s, ok := status[tc.name]; ok {
+			if s, ok := status[tc.Name]; ok {
 				want = s
 			}
 			// Success after a retry: the second response is stored.
@@ -277,7 +252,7 @@ func TestWithResponseIntoEveryMethod(t *testing.T) {
 				apiReply(w, r, n)
 			})
 			var resp *http.Response
-			if err := tc.call(context.Background(), c, WithResponseInto(&resp)); err != nil {
+			if err := tc.Call(context.Background(), c, WithResponseInto(&resp)); err != nil {
 				t.Fatal(err)
 			}
 			wantResponse(t, "success", resp, want, "req-2")
@@ -288,7 +263,7 @@ func TestWithResponseIntoEveryMethod(t *testing.T) {
 				reply(w, http.StatusNotFound, `{"status":"error","code":"not_found","message":"no such token"}`)
 			})
 			resp = nil
-			err := tc.call(context.Background(), c, WithResponseInto(&resp))
+			err := tc.Call(context.Background(), c, WithResponseInto(&resp))
 			if !errors.Is(err, ErrNotFound) {
 				t.Errorf("want ErrNotFound, got %v", err)
 			}
@@ -300,7 +275,7 @@ func TestWithResponseIntoEveryMethod(t *testing.T) {
 			}, WithMaxRetries(0))
 			before := &http.Response{StatusCode: 999}
 			resp = before
-			if err := tc.call(context.Background(), c, WithResponseInto(&resp)); err == nil {
+			if err := tc.Call(context.Background(), c, WithResponseInto(&resp)); err == nil {
 				t.Error("no error from a connection closed without an answer")
 			}
 			if resp != before {
@@ -356,93 +331,13 @@ func TestWithResponseIntoAll(t *testing.T) {
 	}
 }
 
-// Options that cannot be carried out are refused before anything is sent.
-func TestRequestOptionsRefusedBeforeSending(t *testing.T) {
-	c, rec := setup(t, apiReply)
-	for _, tc := range everyCall {
-		err := tc.call(context.Background(), c, WithResponseInto(nil))
-		if !errors.Is(err, ErrInvalidArgument) {
-			t.Errorf("%s(WithResponseInto(nil)): %v, want ErrInvalidArgument", tc.name, err)
-		}
-	}
-	conflict := &ListAPITokensOptions{IdempotencyKey: "key-a"}
-	if _, err := c.APITokens.List(context.Background(), conflict, WithIdempotencyKey("key-b")); !errors.Is(err, ErrInvalidArgument) {
-		t.Errorf("List with two different keys: %v, want ErrInvalidArgument", err)
-	}
-	for _, err := range c.APITokens.All(context.Background(), conflict, WithIdempotencyKey("key-b")) {
-		if !errors.Is(err, ErrInvalidArgument) {
-			t.Errorf("All with two different keys: %v, want ErrInvalidArgument", err)
-		}
-	}
-	if rec.count() != 0 {
-		t.Errorf("server saw %d requests, want none", rec.count())
-	}
-}
-
-// On List and All, WithIdempotencyKey is the idempotency_key query
-// parameter (the first page's only); the same key in the options too is no
-// conflict.
-func TestListIdempotencyKeyOption(t *testing.T) {
-	const size, n = 2, 6
-	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
-		offset, _ := strconv.Atoi(r.URL.Query().Get("pagination[offset]"))
-		reply(w, http.StatusOK, pagesJSON(offset/size, size, n))
-	})
-	ctx := context.Background()
-	if _, err := c.APITokens.List(ctx, &ListAPITokensOptions{PageSize: size}, WithIdempotencyKey("key-1")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.APITokens.List(ctx, &ListAPITokensOptions{PageSize: size, IdempotencyKey: "key-2"}, WithIdempotencyKey("key-2")); err != nil {
-		t.Fatal(err)
-	}
-	for _, concurrency := range []int{1, 4} {
-		for _, err := range c.APITokens.All(ctx, &ListAPITokensOptions{PageSize: size}, WithIdempotencyKey("key-3"), WithConcurrency(concurrency)) {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	want := []string{"key-1", "key-2", "key-3", "", "", "key-3", "", ""}
-	if rec.count() != len(want) {
-		t.Fatalf("server saw %d requests, want %d", rec.count(), len(want))
-	}
-	for i, key := range want {
-		q := rec.get(i).URL.Query()
-		if got := q.Get("idempotency_key"); got != key || len(q["idempotency_key"]) > 1 {
-			t.Errorf("request %d (%s): idempotency_key %q, want %q once", i+1, rec.get(i).URL.RawQuery, got, key)
-		}
-	}
-}
-
-// Get and Ping take WithConcurrency and WithIdempotencyKey and do nothing
-// with them: one plain GET.
-func TestGetAndPingIgnoreOtherOptions(t *testing.T) {
-	c, rec := setup(t, apiReply)
-	opts := []RequestOption{WithConcurrency(4), WithIdempotencyKey("key-1"), nil}
-	if _, err := c.APITokens.Get(context.Background(), "tok_a", opts...); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Ping(context.Background(), opts...); err != nil {
-		t.Fatal(err)
-	}
-	if rec.count() != 2 {
-		t.Fatalf("server saw %d requests, want 2", rec.count())
-	}
-	for i := range 2 {
-		r := rec.get(i)
-		if r.Method != http.MethodGet || r.URL.RawQuery != "" || r.ContentLength > 0 || r.Header.Get("Content-Type") != "" {
-			t.Errorf("request %d: %s %s?%s with %d body bytes, want a plain GET", i+1, r.Method, r.URL.Path, r.URL.RawQuery, r.ContentLength)
-		}
-	}
-}
-
 // A 2xx may leave "status" out; a status other than "success" is an
 // error, which is not retried.
 func TestSuccessEnvelopeStatus(t *testing.T) {
 	ctx := context.Background()
 	get := func(c *Client) error { _, err := c.APITokens.Get(ctx, "tok_a"); return err }
 	list := func(c *Client) error { _, err := c.APITokens.List(ctx, nil); return err }
-	all := func(c *Client) error { return everyCall[2].call(ctx, c) }
+	all := func(c *Client) error { return everyCall[2].Call(ctx, c) }
 	create := func(c *Client) error {
 		got, err := c.APITokens.Create(ctx, &CreateAPITokenRequest{TokenScope: TokenScopeAccount})
 		if err == nil && (got.ID != "tok_new" || got.Token.Reveal() != "pf_new_value") {
@@ -495,5 +390,51 @@ func TestSuccessEnvelopeStatus(t *testing.T) {
 				t.Errorf("%s %s: server saw %d requests, want 1 (no retry)", tc.name, v.name, rec.count())
 			}
 		}
+	}
+}
+
+// The answers of TestListErrors (apitokens_test.go) that have no body: a
+// prefactortest.Fault always sends one.
+func TestListEmptyBodies(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		apiErr *APIError // nil: not an API error
+		want   string    // a substring of err.Error()
+	}{
+		{"no content", 204, nil, "decoding response: empty body (status 204)"},
+		{"empty error body", 403, &APIError{StatusCode: 403}, "403 Forbidden"},
+		{"empty body", 200, nil, "decoding response: empty body"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				w.Header().Set("X-Request-Id", "req-123")
+				reply(w, tc.status, "")
+			})
+			_, err := c.APITokens.List(context.Background(), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+			noSecret(t, "error", err.Error())
+			if rec.count() != 1 {
+				t.Errorf("%d requests, want 1 (not retried)", rec.count())
+			}
+			var apiErr *APIError
+			if tc.apiErr == nil {
+				if errors.As(err, &apiErr) {
+					t.Errorf("got *APIError %v for a 2xx body", apiErr)
+				}
+				return
+			}
+			apiErr = asAPIError(t, err)
+			want := *tc.apiErr
+			want.Method, want.Path, want.RequestID, want.Attempts = "GET", basePrefix+"/api/v1/api_token", "req-123", 1
+			if !reflect.DeepEqual(*apiErr, want) {
+				t.Errorf("APIError =\n%#v\nwant\n%#v", *apiErr, want)
+			}
+			if errors.Is(err, ErrNotFound) {
+				t.Error("errors.Is(err, ErrNotFound) = true")
+			}
+		})
 	}
 }

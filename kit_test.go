@@ -1,0 +1,59 @@
+package prefactor_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+	"github.com/prefactor-sdk/prefactor-go/prefactortest"
+)
+
+// The black-box tests of package prefactor_test run against the fake API
+// of prefactortest; these are their shared helpers.
+
+// newFake starts the fake holding n of prefactortest.FakeTokens, all in the
+// caller's account so that a list without account_id shows every one, and
+// returns it with their IDs in list order.
+func newFake(t *testing.T, n int) (*prefactortest.Server, []string) {
+	t.Helper()
+	tokens := prefactortest.FakeTokens(n)
+	ids := make([]string, len(tokens))
+	for i := range tokens {
+		tokens[i].AccountID = prefactortest.AccountID
+		ids[i] = tokens[i].ID
+	}
+	return prefactortest.NewServer(t, tokens...), ids
+}
+
+// withTokA starts the fake holding one active token, tok_a, on which
+// prefactor.EveryCall acts: its calls, in their order, each succeed once.
+func withTokA(t *testing.T) *prefactortest.Server {
+	t.Helper()
+	return prefactortest.NewServer(t, prefactor.APIToken{
+		ID: "tok_a", Type: "api_token", AccountID: prefactortest.AccountID,
+		Status: prefactor.TokenStatusActive, TokenScope: prefactor.TokenScopeAccount,
+		ExpiresAt: time.Now().Add(time.Hour),
+	})
+}
+
+// noToken fails the test when s holds the fake's bearer token.
+func noToken(t *testing.T, what, s string) {
+	t.Helper()
+	if strings.Contains(s, prefactortest.Token) {
+		t.Errorf("%s leaks the bearer token: %s", what, s)
+	}
+}
+
+// asAPIError returns err's *APIError or fails the test.
+func asAPIError(t *testing.T, err error) *prefactor.APIError {
+	t.Helper()
+	var apiErr *prefactor.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("error %v (%T) is not an *APIError", err, err)
+	}
+	return apiErr
+}
+
+func ptr[T any](v T) *T { return &v }
