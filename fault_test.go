@@ -1255,14 +1255,15 @@ func TestFaultMatrix(t *testing.T) {
 				e.srv.Close()
 			}
 
-			t.Logf("attempts=%d elapsed=%s err=%.500v", attempts, elapsed.Round(time.Millisecond), err)
+			alloc := memAfter.TotalAlloc - memBefore.TotalAlloc
+			t.Logf("attempts=%d elapsed=%s alloc=%.2fMiB err=%.500v", attempts, elapsed.Round(time.Millisecond), float64(alloc)/(1<<20), err)
 			switch {
 			case row.maxAttempts > 0 && (attempts < 1 || attempts > row.maxAttempts):
 				t.Errorf("server saw %d requests; want 1..%d", attempts, row.maxAttempts)
 			case row.maxAttempts == 0 && attempts != row.attempts:
 				t.Errorf("server saw %d requests; want %d\nclient log:\n%.4000s", attempts, row.attempts, e.logs)
 			}
-			if alloc := memAfter.TotalAlloc - memBefore.TotalAlloc; row.maxAlloc > 0 && alloc > row.maxAlloc {
+			if row.maxAlloc > 0 && alloc > row.maxAlloc {
 				t.Errorf("the call allocated %.1f MiB; want at most %d MiB", float64(alloc)/(1<<20), row.maxAlloc>>20)
 			}
 			if elapsed < row.minElapsed || elapsed > row.maxElapsed {
