@@ -23,8 +23,8 @@ import (
 // escapes, integers, null, and values it skips without keeping. On anything
 // else — an escape, a float where an int belongs, a key that matches a field
 // only case-insensitively, a duplicate key, a field type it does not know —
-// it gives up without touching its output, and handleResponse decodes the
-// body with encoding/json instead. Results and error messages are therefore
+// it gives up without touching its output, and decodeSuccess (request.go)
+// decodes the body with encoding/json instead. Results and error messages are therefore
 // always those of encoding/json; decode_test.go checks the two agree.
 //
 // The fields it fills are read from the struct tags of APIToken, Pagination

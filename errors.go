@@ -192,6 +192,11 @@ const (
 	// maxShown bounds what an error quotes of a path or URL, which a
 	// caller's ID could make as long as it likes.
 	maxShown = 256
+	// maxMessage bounds Message from the API's error JSON.
+	maxMessage = 4 << 10
+	// maxFieldErrors bounds the errors object decoded into Errors: decoded
+	// into maps, JSON costs many times its size.
+	maxFieldErrors = 64 << 10
 )
 
 // errorBody is the API's error JSON.
@@ -224,20 +229,36 @@ func newAPIError(resp *http.Response, body []byte, attempts int, secret string) 
 	}
 	var eb errorBody
 	if json.Unmarshal([]byte(clean), &eb) == nil && (eb.Code != "" || eb.Status == "error") {
+		// Decoding undoes escapes, which may have spelled the secret in a
+		// way the scrub of the raw body did not see (an escaped "&#43;"):
+		// what was decoded is scrubbed again.
 		e.Code = ErrorCode(shorten(string(eb.Code), maxShown, secret))
-		e.Message = eb.Message
-		_ = json.Unmarshal(eb.Errors, &e.Errors) // an object, or Errors stays nil
+		e.Message = shorten(eb.Message, maxMessage, secret)
+		if len(eb.Errors) <= maxFieldErrors {
+			var fields map[string]any
+			if json.Unmarshal(eb.Errors, &fields) == nil && fields != nil { // an object, or Errors stays nil
+				e.Errors = scrubValue(fields, secret).(map[string]any)
+			}
+		}
 		return e
 	}
-	e.Message = shorten(strings.Join(strings.Fields(strings.ToValidUTF8(clean, "")), " "), maxSnippet, secret)
+	e.Message = shorten(strings.Join(strings.Fields(strings.ToValidUTF8(clean, "\uFFFD")), " "), maxSnippet, secret)
 	return e
 }
 
 // shorten returns s scrubbed of secret and cut, on a rune boundary, to at
 // most max bytes. A cut never leaves the start of the secret at the end.
 func shorten(s string, max int, secret string) string {
+	// A spelling of the secret that starts within max bytes ends within
+	// max + maxSpelling·len(secret): what lies beyond cannot matter, and
+	// scrubbing it would cost time a long header could make large.
+	if limit := max + maxSpelling*len(secret); len(s) > limit {
+		s = s[:limit]
+	}
 	s = scrub(s, secret)
 	if len(s) <= max {
+		// Trimmed even uncut: what arrived may itself have been cut
+		// through the secret (an error body read up to its limit).
 		return trimSecretPrefix(s, secret)
 	}
 	cut := max
@@ -245,6 +266,29 @@ func shorten(s string, max int, secret string) string {
 		cut--
 	}
 	return trimSecretPrefix(strings.TrimSpace(s[:cut]), secret)
+}
+
+// maxSpelling is the longest spelling of one byte scrub recognises
+// ("&#x002F;" is 8 bytes; "&#00047;" 8).
+const maxSpelling = 10
+
+// scrubValue scrubs the strings, keys included, of a decoded JSON value.
+func scrubValue(v any, secret string) any {
+	switch v := v.(type) {
+	case string:
+		return scrub(v, secret)
+	case []any:
+		for i, x := range v {
+			v[i] = scrubValue(x, secret)
+		}
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[scrub(k, secret)] = scrubValue(x, secret)
+		}
+		return out
+	}
+	return v
 }
 
 // minScrubLen is the shortest secret scrub looks for. Shorter ones are not
@@ -318,7 +362,7 @@ func spelledAs(s string, c byte) int {
 			}
 		}
 	case '&': // HTML: &#NN; or &#xHH;
-		end := strings.IndexByte(s, ';')
+		end := strings.IndexByte(s[:min(len(s), maxSpelling+1)], ';')
 		if end < 3 || end > 10 || s[1] != '#' {
 			return 0
 		}

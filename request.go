@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -36,6 +37,8 @@ import (
 //
 //  3. Client.do returns nil, or the error with the operation's name, scrubbed
 //     of the token (Client.fail): the one place an error leaves the SDK.
+//     (When ctx ends during a backoff wait, go-retryablehttp returns ctx's
+//     error without calling ErrorHandler; do handles that too.)
 //
 // The call's state (its attempts, its last error) lives in the call value
 // whose methods are the hooks, never in the request's context.
@@ -119,7 +122,7 @@ func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
 		Backoff:        k.backoff,
 		ErrorHandler:   k.giveUp,
 	}
-	if r.pace != nil && c.maxRetries > 0 {
+	if r.pace != nil && c.maxRetries > 0 && c.maxRetries <= math.MaxInt-maxConcurrency {
 		rc.RetryMax += maxConcurrency
 	}
 	resp, err := rc.Do(req)
@@ -127,9 +130,7 @@ func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
 		drainClose(resp.Body)
 	}
 	if r.responseInto != nil && k.resp != nil {
-		last := *k.resp
-		last.Body = http.NoBody
-		*r.responseInto = &last
+		*r.responseInto = forCaller(k.resp)
 	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
@@ -138,6 +139,20 @@ func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
 		return c.fail(r.op, err)
 	}
 	return nil
+}
+
+// forCaller returns a copy of resp for WithResponseInto: its body already
+// read and closed, and its request without the Authorization header.
+func forCaller(resp *http.Response) *http.Response {
+	out := *resp
+	out.Body = http.NoBody
+	if resp.Request != nil {
+		req := resp.Request.Clone(context.Background())
+		req.Header.Del("Authorization")
+		req.Body, req.GetBody = nil, nil
+		out.Request = req
+	}
+	return &out
 }
 
 // fail is the one place an error leaves a call: named with the operation,
@@ -265,7 +280,12 @@ func (k *call) releasePlace(status int, resp *http.Response) bool {
 	}
 	k.held = false
 	wait, ok := retryAfter(resp)
-	if !ok && status == http.StatusTooManyRequests {
+	switch {
+	case wait > k.c.retryAfterLimit:
+		// This call gives up rather than wait so long (retryDecision); the
+		// walk must not wait for it either. The 429 still lowers its limit.
+		wait = 0
+	case !ok && status == http.StatusTooManyRequests:
 		wait = k.c.backoff(k.attempts-1, nil)
 	}
 	return k.r.pace.release(k.ticket, status, wait) && status == http.StatusTooManyRequests

@@ -59,8 +59,12 @@ func (c *Client) retryDecision(ctx context.Context, idempotent bool, attempt int
 		}
 		return decision{retry: true, wait: c.backoff(attempt, nil), reason: readErr.Error()}
 	case errors.As(err, &urlErr):
-		// From http.Client.Do; a failed redirect policy comes with the
-		// redirect response.
+		// From http.Client.Do. A redirect policy that refused to follow
+		// (ours after 10 hops, or the caller's) comes with the redirect
+		// response: that answer would not change.
+		if resp != nil {
+			return decision{reason: "redirect refused: " + err.Error()}
+		}
 		if ok, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err); !ok {
 			return decision{reason: "permanent transport error"}
 		}
@@ -76,18 +80,19 @@ func (c *Client) retryDecision(ctx context.Context, idempotent bool, attempt int
 	if status != http.StatusTooManyRequests && (status < 500 || status == http.StatusNotImplemented) {
 		return decision{reason: fmt.Sprintf("status %d is final", status)}
 	}
-	if wait, ok := retryAfter(resp); ok {
-		if wait > c.retryAfterLimit {
-			return decision{reason: fmt.Sprintf("status %d asks to wait %s, over the %s limit", status, wait, c.retryAfterLimit)}
+	wait := c.backoff(attempt, resp)
+	if asked, ok := retryAfter(resp); ok {
+		if asked > c.retryAfterLimit {
+			return decision{reason: fmt.Sprintf("status %d asks to wait %s, over the %s limit", status, asked, c.retryAfterLimit)}
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
-			return decision{reason: fmt.Sprintf("status %d asks to wait %s, past the context's deadline", status, wait)}
+			return decision{reason: fmt.Sprintf("status %d asks to wait %s, past the context's deadline", status, asked)}
 		}
 	}
 	if !idempotent {
 		return decision{reason: fmt.Sprintf("status %d; request not idempotent", status)}
 	}
-	return decision{retry: true, wait: c.backoff(attempt, resp), reason: fmt.Sprintf("status %d", status)}
+	return decision{retry: true, wait: wait, reason: fmt.Sprintf("status %d", status)}
 }
 
 // backoff is the wait before the attempt after attempt (0 for the first).
