@@ -45,30 +45,23 @@ const maxConcurrency = 16
 
 // WithConcurrency lets [APITokensService.All] fetch up to n pages at once;
 // other methods ignore it. The walk still yields items in server order,
-// each exactly once, and the idempotency key still goes with the first page
-// only.
+// each exactly once, and sends the idempotency key with the first page only.
 //
-// The first page is fetched alone; its pagination (page_offset, page_size,
-// item_count) gives the offsets of the others, which are then fetched with
-// up to n requests in flight and at most 2n pages ahead of the one being
-// yielded, so memory stays bounded however long the list. The walk, not
-// each request, owns the rate: after a 429 Too Many Requests no attempt of
-// the walk starts until the Retry-After has passed (plus up to a fifth, at
-// random); the walk then keeps in flight only as many requests as the
-// server was seen to accept at once, and adds one back after each quiet
-// period of four times the Retry-After. A 429 that came because the walk
-// had other requests in flight does not use up the page's retries (see
-// WithMaxRetries). When a page's
-// next_page_offset disagrees with the computed offsets, or a page is empty,
-// the walk drops the pages fetched ahead and follows next_page_offset one
-// page at a time from there. When the caller stops ranging, an error occurs
-// or ctx ends, requests in flight are cancelled and the iterator returns
-// only after they have finished.
+// The first page is fetched alone; its pagination gives the offsets of the
+// others, fetched with up to n requests in flight and at most 2n pages held
+// ahead of the caller. After a 429 no request of the walk starts until the
+// Retry-After has passed; the walk then keeps in flight only as many
+// requests as the server accepted, and a 429 the walk's own eagerness drew
+// does not use up a page's retries (the README's Pagination section has the
+// details). A page off the computed offsets, or an empty one, makes the
+// walk follow next_page_offset one page at a time. Breaking out, an error
+// or a cancelled ctx cancels the requests in flight, and the iterator
+// returns only once they have finished.
 //
-// n below 1 means 1, fetching one page after another, the default; n above
-// 16 means 16. With WithHTTPClient, give the transport at least n idle
-// connections per host (http.Transport.MaxIdleConnsPerHost) so that
-// connections are reused.
+// n below 1 means 1 (the default: one page after another); n above 16
+// means 16. With [WithHTTPClient], give the transport at least n idle
+// connections per host (MaxIdleConnsPerHost) so that connections are
+// reused.
 func WithConcurrency(n int) RequestOption {
 	return func(c *requestConfig) { c.concurrency = min(max(n, 1), maxConcurrency) }
 }
