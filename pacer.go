@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -259,20 +258,6 @@ func (p *pacer) find(start uint64) *attempt {
 		return &p.log[i]
 	}
 	return nil
-}
-
-// retryAfterJitter returns a wait of at least d and at most d + d/5, picked
-// at random, so that clients told the same Retry-After do not come back at
-// the same moment. d <= 0 gives 0.
-func retryAfterJitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	extra := d / 5
-	if d > math.MaxInt64-extra {
-		return d
-	}
-	return d + rand.N(extra+1)
 }
 
 // systemClock is the clock of time.Now and timers.

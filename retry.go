@@ -103,11 +103,7 @@ func (c *Client) retryDecision(ctx context.Context, idempotent bool, attempt int
 // than the server asked.
 func (c *Client) backoff(attempt int, resp *http.Response) time.Duration {
 	if wait, ok := retryAfter(resp); ok {
-		jitter := rand.N(wait/5 + 1)
-		if wait > math.MaxInt64-jitter {
-			return math.MaxInt64
-		}
-		return wait + jitter
+		return retryAfterJitter(wait)
 	}
 	min, max := c.retryWaitMin, c.retryWaitMax
 	if min <= 0 {
@@ -121,6 +117,20 @@ func (c *Client) backoff(attempt int, resp *http.Response) time.Duration {
 	}
 	half := wait / 2
 	return half + rand.N(wait-half+1)
+}
+
+// retryAfterJitter returns a wait of at least d and at most d + d/5, picked
+// at random, so that clients told the same Retry-After do not come back at
+// the same moment. d <= 0 gives 0.
+func retryAfterJitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	extra := d / 5
+	if d > math.MaxInt64-extra {
+		return d
+	}
+	return d + rand.N(extra+1)
 }
 
 // retryAfter returns the wait a 429 or 503 response asks for in its
