@@ -9,8 +9,6 @@ package prefactor_test
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -32,14 +30,7 @@ func BenchmarkAllThrottled(b *testing.B) {
 		slots    = 4
 		latency  = 20 * time.Millisecond
 	)
-	tokens := prefactortest.FakeTokens(pages * pageSize)
-	want := make([]string, len(tokens))
-	for i := range tokens {
-		tokens[i].AccountID = prefactortest.AccountID // all in the caller's list
-		want[i] = tokens[i].ID
-	}
-	slices.SortFunc(want, strings.Compare) // the fake's order without sorting
-	srv := prefactortest.NewServer(b, tokens...)
+	srv, want := newFake(b, pages*pageSize)
 	srv.SetLatency(latency)
 	srv.SetConcurrencyLimit(slots)
 	srv.SetThrottleRetryAfter(time.Second)

@@ -2,6 +2,7 @@ package prefactor_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 // newFake starts the fake holding n of prefactortest.FakeTokens, all in the
 // caller's account so that a list without account_id shows every one, and
 // returns it with their IDs in list order.
-func newFake(t *testing.T, n int) (*prefactortest.Server, []string) {
+func newFake(t testing.TB, n int) (*prefactortest.Server, []string) {
 	t.Helper()
 	tokens := prefactortest.FakeTokens(n)
 	ids := make([]string, len(tokens))
@@ -24,6 +25,7 @@ func newFake(t *testing.T, n int) (*prefactortest.Server, []string) {
 		tokens[i].AccountID = prefactortest.AccountID
 		ids[i] = tokens[i].ID
 	}
+	slices.SortFunc(ids, strings.Compare) // the fake's order without sorting
 	return prefactortest.NewServer(t, tokens...), ids
 }
 

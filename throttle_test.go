@@ -3,12 +3,10 @@ package prefactor_test
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
-	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
 
 // TestParallelWalkAgainstSlotLimitedServer: a parallel walk far more eager
@@ -18,14 +16,7 @@ import (
 // handful of 429s, not one per page.
 func TestParallelWalkAgainstSlotLimitedServer(t *testing.T) {
 	const pages, pageSize = 30, 10
-	tokens := prefactortest.FakeTokens(pages * pageSize)
-	want := make([]string, len(tokens))
-	for i := range tokens {
-		tokens[i].AccountID = prefactortest.AccountID
-		want[i] = tokens[i].ID
-	}
-	slices.SortFunc(want, strings.Compare)
-	srv := prefactortest.NewServer(t, tokens...)
+	srv, want := newFake(t, pages*pageSize)
 	srv.SetLatency(2 * time.Millisecond) // requests overlap
 	srv.SetConcurrencyLimit(2)
 	srv.SetThrottleRetryAfter(0)
