@@ -459,17 +459,14 @@ func BenchmarkDecodePage(b *testing.B) {
 		}
 	})
 	b.Run("impl=sdk", func(b *testing.B) {
-		c, err := NewClient(testToken)
-		if err != nil {
-			b.Fatal(err)
-		}
-		resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, ContentLength: int64(len(body)), Body: io.NopCloser(rd)}
+		resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, ContentLength: int64(len(body))}
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
 		for b.Loop() {
 			rd.Reset(body)
+			resp.Body = io.NopCloser(rd)
 			var out listAPITokensResponse
-			if err := (&call{c: c, out: &out}).read(resp); err != nil || len(*out.Summaries) != benchPageSize {
+			if err := decodeResponse(resp, &out); err != nil || len(*out.Summaries) != benchPageSize {
 				b.Fatal(err)
 			}
 		}

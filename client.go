@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
 )
 
 const (
@@ -28,11 +30,6 @@ const (
 	defaultRetryWaitMax    = 30 * time.Second
 	defaultTimeout         = 30 * time.Second
 	defaultRetryAfterLimit = 60 * time.Second
-
-	// maxSuccessBody bounds how much of a 2xx body is read. A full page of
-	// 100 tokens is about 50 KiB, so this leaves room for growth while
-	// keeping a broken or hostile server from filling memory.
-	maxSuccessBody = 16 << 20
 )
 
 // Client talks to the Prefactor API. Create one with NewClient or
@@ -44,15 +41,15 @@ type Client struct {
 	// APITokens lists, creates and manages the account's API tokens.
 	APITokens *APITokensService
 
-	// token sits behind a pointer: fmt prints nested pointers as addresses,
-	// so even a raw dump of the struct (an unexported field of the caller's,
-	// a bad verb) cannot reach it.
-	token           *Secret
-	baseURL         *url.URL
-	userAgent       string
-	logger          *slog.Logger
-	hc              *http.Client // makes each attempt; see newHTTPClient
-	closeIdle       func()       // closes the transport's idle connections
+	token     Secret
+	baseURL   *url.URL
+	userAgent string
+	logger    *slog.Logger
+	hc        *http.Client          // sends each attempt; see newHTTPClient
+	loop      *retryablehttp.Client // the retry loop around hc; see newLoop
+	closeIdle func()                // closes the transport's idle connections
+
+	// The retry settings, which newLoop and retryDecision read.
 	maxRetries      int
 	retryWaitMin    time.Duration
 	retryWaitMax    time.Duration
@@ -231,9 +228,8 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 		return nil, scrubError(invalidArgument("new client", err), token)
 	}
 
-	secret := Secret(token)
 	c := &Client{
-		token:           &secret,
+		token:           NewSecret(token),
 		baseURL:         base,
 		userAgent:       "prefactor-go/" + Version,
 		logger:          cfg.logger,
@@ -249,6 +245,7 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.hc, c.closeIdle = newHTTPClient(&cfg)
+	c.loop = c.newLoop(c.hc, backoff)
 	c.APITokens = &APITokensService{client: c}
 	return c, nil
 }
@@ -301,4 +298,16 @@ func (c Client) LogValue() slog.Value {
 
 func invalidArgument(op string, err error) error {
 	return fmt.Errorf("prefactor: %s: %w: %w", op, ErrInvalidArgument, err)
+}
+
+// hasControl reports whether s holds a byte net/http refuses in a header
+// value (a control character other than tab), which would fail every
+// request rather than the constructor.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; (b < ' ' && b != '\t') || b == 0x7f {
+			return true
+		}
+	}
+	return false
 }

@@ -201,16 +201,13 @@ func TestDecodeFastResultsOutliveThePool(t *testing.T) {
 // makes sync.Pool drop entries at random.
 func TestDecodeFastAllocatesPerPage(t *testing.T) {
 	body := renderPages(t, benchPageSize).page(0)
-	c, err := NewClient(testToken)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rd := bytes.NewReader(body)
-	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, ContentLength: int64(len(body)), Body: io.NopCloser(rd)}
+	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, ContentLength: int64(len(body))}
 	allocs := testing.AllocsPerRun(50, func() {
 		rd.Reset(body)
+		resp.Body = io.NopCloser(rd)
 		var out listAPITokensResponse
-		if err := (&call{c: c, out: &out}).read(resp); err != nil || len(*out.Summaries) != benchPageSize {
+		if err := decodeResponse(resp, &out); err != nil || len(*out.Summaries) != benchPageSize {
 			t.Fatal(err)
 		}
 	})
@@ -222,13 +219,9 @@ func TestDecodeFastAllocatesPerPage(t *testing.T) {
 // decodeList reads body as a list call reads its response.
 func decodeList(t *testing.T, body string) *listAPITokensResponse {
 	t.Helper()
-	c, err := NewClient(testToken)
-	if err != nil {
-		t.Fatal(err)
-	}
 	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body))}
 	var out listAPITokensResponse
-	if err := (&call{c: c, out: &out}).read(resp); err != nil {
+	if err := decodeResponse(resp, &out); err != nil {
 		t.Fatalf("decoding %s: %v", body, err)
 	}
 	return &out

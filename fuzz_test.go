@@ -44,10 +44,9 @@ func fuzzResponse(status int, header http.Header, body []byte) *http.Response {
 // decoding. A body it accepts must give a page the caller can use without
 // checking for nils: every item non-nil.
 func FuzzDecodeListResponse(f *testing.F) {
-	c := fuzzClient(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var out listAPITokensResponse
-		err := (&call{c: c, out: &out}).read(fuzzResponse(200, nil, body))
+		err := decodeResponse(fuzzResponse(200, nil, body), &out)
 		if err != nil {
 			var readErr *readError
 			if errors.As(err, &readErr) && !errors.Is(err, io.ErrUnexpectedEOF) {

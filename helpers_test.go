@@ -441,3 +441,12 @@ func wantFailure(t *testing.T, err, target error) {
 		t.Errorf("error %v; want one matching %v", err, target)
 	}
 }
+
+// decodeResponse reads and decodes resp as a call reads a 2xx answer.
+func decodeResponse(resp *http.Response, out envelope) error {
+	if err := readSuccess(resp); err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decodeSuccess(resp, out)
+}

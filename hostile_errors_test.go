@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Regressions found in review of the hostile-server work: each test failed
@@ -33,59 +31,6 @@ func TestScrubLooksAtMostOneSpellingAhead(t *testing.T) {
 	long := strings.Repeat("&", 10<<20)
 	if got := shorten(long, maxShown, secret); len(got) > maxShown {
 		t.Errorf("shorten kept %d bytes of a 10 MiB header, want at most %d", len(got), maxShown)
-	}
-}
-
-// A 429 whose Retry-After is over the limit ends its own call at once; it
-// must not pause the rest of a parallel walk for that long either.
-func TestOverLimitRetryAfterDoesNotPauseTheWalk(t *testing.T) {
-	c, err := NewClient(testToken, WithRetryAfterLimit(time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pace := newPacer(4, nil)
-	k := &call{c: c, r: &apiRequest{idempotent: true, pace: pace}}
-	req := httptest.NewRequest(http.MethodGet, "http://h/api/v1/api_token", nil)
-	k.before(nil, req, 0)
-	resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"3600"}}, Body: http.NoBody, Request: req}
-	if retry, err := k.check(context.Background(), resp, nil); retry || !errors.Is(err, ErrRateLimited) {
-		t.Fatalf("retry %v, err %v; want the 429 at once", retry, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if _, err := pace.acquire(ctx); err != nil {
-		t.Errorf("the walk's next attempt waited for the hour the server asked of a call that gave up: %v", err)
-	}
-}
-
-// A Retry-After is waited out only when the wait actually taken, jitter
-// included, ends before the context's deadline; otherwise the call returns
-// the *APIError at once.
-func TestRetryAfterJitterRespectsDeadline(t *testing.T) {
-	c, err := NewClient(testToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}
-	var retried, stopped int
-	for range 200 {
-		ctx, cancel := context.WithTimeout(context.Background(), 1100*time.Millisecond)
-		d := c.retryDecision(ctx, true, 0, resp, &APIError{StatusCode: http.StatusTooManyRequests})
-		dl, _ := ctx.Deadline()
-		switch {
-		case d.retry && d.wait >= time.Until(dl):
-			t.Fatalf("retry after %s, past the deadline %s away", d.wait, time.Until(dl))
-		case d.retry:
-			retried++
-		case strings.Contains(d.reason, "past the context's deadline"):
-			stopped++
-		default:
-			t.Fatalf("stopped for %q", d.reason)
-		}
-		cancel()
-	}
-	if retried == 0 || stopped == 0 {
-		t.Errorf("%d retries, %d stops over 200 jittered waits of 1–1.2 s against a 1.1 s deadline; want both", retried, stopped)
 	}
 }
 

@@ -8,17 +8,44 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
 )
 
-// A pacer sets the pace of one parallel walk: every attempt of the walk, a
-// page's first attempt or a retry, takes a place with acquire before it is
-// sent and gives it back with release when its answer (or failure) is in.
-// The walk, not each request, owns the rate:
+// walkLoop returns the retry loop of one parallel walk of up to n requests
+// at once: the Client's retry policy, with every attempt sent through a
+// pacer that sets the walk's pace. rank orders attempts waiting for a
+// place, lowest first; a walk ranks a page by its offset, so the page the
+// caller waits on goes first.
+func (c *Client) walkLoop(n int, rank func(*http.Request) int) *retryablehttp.Client {
+	p := newPacer(n, nil)
+	p.next, p.rank = c.hc.Transport, rank
+	p.retryAfterLimit, p.waitMin, p.waitMax = c.retryAfterLimit, c.retryWaitMin, c.retryWaitMax
+	hc := &http.Client{Transport: p, CheckRedirect: c.hc.CheckRedirect, Jar: c.hc.Jar}
+	return c.newLoop(hc, pacedBackoff)
+}
+
+// pacedBackoff is the Backoff of a walk's loop: backoff, but no wait after
+// a 429, whose wait the walk's pacer holds every attempt back for.
+func pacedBackoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+		return 0
+	}
+	return backoff(min, max, attempt, resp)
+}
+
+// A pacer is the http.RoundTripper of one parallel walk: every attempt of
+// the walk, a page's first or a retry, takes a place before it is sent and
+// gives it back when its answer (or failure) is in. The walk, not each
+// request, owns the rate:
 //
 //   - After a 429 no attempt of the walk starts until the Retry-After has
-//     passed, plus up to 20 % at random (retryAfterJitter), so that callers
-//     told the same wait do not come back in step. A 429 during the pause
-//     makes it last at least until its own Retry-After has passed.
+//     passed, plus up to a fifth at random (retryAfterJitter), so that
+//     callers told the same wait do not come back in step; without a
+//     Retry-After, for a backoff that grows with each 429 in a row. A 429
+//     during the pause makes it last at least until its own wait has
+//     passed. A Retry-After over WithRetryAfterLimit pauses nothing: the
+//     call gives up instead.
 //   - The limit on attempts in flight then falls to what the server
 //     sustained: the most attempts that were in flight at once, while a
 //     refused one was, and were not refused themselves (see sustained); at
@@ -28,17 +55,23 @@ import (
 //     quietFactor times the last Retry-After (at least minQuiet), and by
 //     one more after each further quiet period, up to the walk's
 //     concurrency. Probing sooner costs a whole pause each time it fails.
+//   - Attempts waiting for a place get it in rank order.
 //
-// release reports whether a 429 was the walk's own doing: the attempt was
-// sent while others of the walk were in flight, so the walk, by lowering
-// its limit, will send fewer. The retry path need not count such a 429
-// against the page's retries; each one lowers the limit until a single
-// attempt is in flight, whose 429s then count as usual.
+// A 429 drawn while other attempts of the walk were in flight is the
+// walk's own doing: the pacer, having lowered its limit, sends the request
+// again itself (a list is a GET), up to the walk's concurrency times, so
+// that it does not use up the request's retries. A 429 to an attempt sent
+// alone goes back to the retry loop like any answer.
 //
 // A pacer is safe for concurrent use.
 type pacer struct {
-	clk  clock
-	ceil int // the walk's concurrency; the limit never exceeds it
+	next            http.RoundTripper       // sends an attempt
+	rank            func(*http.Request) int // nil: all equal
+	retryAfterLimit time.Duration
+	waitMin         time.Duration // the pause after a 429 without Retry-After, as backoff's min and max
+	waitMax         time.Duration
+	clk             clock
+	ceil            int // the walk's concurrency; the limit never exceeds it
 
 	mu        sync.Mutex
 	lim       int           // attempts allowed in flight, 1..ceil
@@ -49,8 +82,10 @@ type pacer struct {
 	calm      time.Time     // when the limit may rise by one; zero: never yet
 	limBefore int           // the limit when the current pause began
 	pause     []uint64      // starts of the current pause's 429s; at most ceil
+	streak    int           // 429s in a row
 	log       []attempt     // the attempts in flight and the last ended ones, by start
-	changed   chan struct{} // closed by release when acquires wait; nil when none do
+	waiting   []int         // ranks of the acquires waiting for a place
+	changed   chan struct{} // closed when a place or the first rank may have come free; nil when nobody waits
 }
 
 const (
@@ -61,6 +96,51 @@ const (
 	// little or no wait.
 	minQuiet = time.Second
 )
+
+// RoundTrip sends req once it has a place, and again, as described on
+// pacer, after a 429 the walk's eagerness drew.
+func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
+	rank := 0
+	if p.rank != nil {
+		rank = p.rank(req)
+	}
+	for resent := 0; ; resent++ {
+		t, err := p.acquire(req.Context(), rank)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := p.next.RoundTrip(req)
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+		}
+		eager := p.release(t, status, p.pauseFor(resp))
+		resendable := req.Method == http.MethodGet && (req.Body == nil || req.Body == http.NoBody)
+		if !eager || !resendable || resent >= p.ceil {
+			return resp, err
+		}
+		drainClose(resp.Body)
+	}
+}
+
+// pauseFor returns how long a 429 answer pauses the walk: its Retry-After,
+// 0 when that is over the limit (the call gives up rather than wait), and
+// without one a backoff that grows with the 429s in a row.
+func (p *pacer) pauseFor(resp *http.Response) time.Duration {
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		return 0
+	}
+	if wait, ok := retryAfter(resp); ok {
+		if wait > p.retryAfterLimit {
+			return 0
+		}
+		return wait
+	}
+	p.mu.Lock()
+	streak := p.streak
+	p.mu.Unlock()
+	return backoff(p.waitMin, p.waitMax, streak, nil)
+}
 
 // ticket is an attempt in flight, from acquire to release.
 type ticket struct {
@@ -97,21 +177,25 @@ func newPacer(n int, clk clock) *pacer {
 	return &pacer{clk: clk, ceil: n, lim: n}
 }
 
-// acquire waits until no pause is in effect and fewer attempts than the
-// limit are in flight, then counts one more in flight and returns its
-// ticket, which release must take back once. It returns ctx's error, and
-// counts nothing, when ctx ends first (or has ended already).
-func (p *pacer) acquire(ctx context.Context) (ticket, error) {
+// acquire waits until no pause is in effect, fewer attempts than the
+// limit are in flight and no acquire of a lower rank waits, then counts one
+// more in flight and returns its ticket, which release must take back
+// once. It returns ctx's error, and counts nothing, when ctx ends first (or
+// has ended already).
+func (p *pacer) acquire(ctx context.Context, rank int) (ticket, error) {
+	p.mu.Lock()
+	p.waiting = append(p.waiting, rank)
 	for {
-		p.mu.Lock()
 		if err := ctx.Err(); err != nil {
+			p.leave(rank)
 			p.mu.Unlock()
 			return ticket{}, err
 		}
 		now := p.clk.now()
 		p.creep(now)
 		pause := p.until.Sub(now)
-		if pause <= 0 && p.inFlight < p.lim {
+		if pause <= 0 && p.inFlight < p.lim && rank == slices.Min(p.waiting) {
+			p.leave(rank)
 			p.seq++
 			t := ticket{start: p.seq, company: p.inFlight}
 			p.inFlight++
@@ -119,9 +203,10 @@ func (p *pacer) acquire(ctx context.Context) (ticket, error) {
 			p.mu.Unlock()
 			return t, nil
 		}
+		// During a pause only its end matters (a pause never shortens);
+		// after it, the next release or the departure of a lower rank.
 		var wake chan struct{}
 		if pause <= 0 {
-			// Only a place is missing: the next release brings one.
 			if p.changed == nil {
 				p.changed = make(chan struct{})
 			}
@@ -129,15 +214,31 @@ func (p *pacer) acquire(ctx context.Context) (ticket, error) {
 		}
 		p.mu.Unlock()
 		p.clk.sleep(ctx, pause, wake)
+		p.mu.Lock()
+	}
+}
+
+// leave takes rank off the waiting list and wakes the other acquires, for
+// which it may have been in the way. The caller holds p.mu.
+func (p *pacer) leave(rank int) {
+	i := slices.Index(p.waiting, rank)
+	p.waiting = slices.Delete(p.waiting, i, i+1)
+	p.wake()
+}
+
+// wake wakes every acquire waiting for a change. The caller holds p.mu.
+func (p *pacer) wake() {
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
 	}
 }
 
 // release ends the attempt of t, which got HTTP status (0 for none: a
 // transport error, a cancelled request). A 429 starts or extends the pause
-// by retryAfter — the wait the server asked for or, without a Retry-After
-// header, the backoff the caller would have waited — with jitter, and
-// lowers the limit to what the server sustained. eager reports a 429 that
-// came while other attempts of the walk were in flight; see pacer.
+// by retryAfter (pauseFor's choice) with jitter, and lowers the limit to
+// what the server sustained. eager reports a 429 that came while other
+// attempts of the walk were in flight; see pacer.
 func (p *pacer) release(t ticket, status int, retryAfter time.Duration) (eager bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -149,13 +250,12 @@ func (p *pacer) release(t ticket, status int, retryAfter time.Duration) (eager b
 	a.end = p.seq
 	a.refused = status == http.StatusTooManyRequests
 	p.inFlight--
-	if p.changed != nil {
-		close(p.changed)
-		p.changed = nil
-	}
+	p.wake()
 	if status != http.StatusTooManyRequests {
+		p.streak = 0
 		return false
 	}
+	p.streak++
 
 	now := p.clk.now()
 	begins := !now.Before(p.until) // no pause in effect: this 429 begins one

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -97,11 +100,11 @@ type acquired struct {
 	err error
 }
 
-// acquireAsync runs p.acquire(ctx) in a goroutine and returns its result.
+// acquireAsync runs p.acquire(ctx, 0) in a goroutine and returns its result.
 func acquireAsync(ctx context.Context, p *pacer) <-chan acquired {
 	out := make(chan acquired, 1)
 	go func() {
-		t, err := p.acquire(ctx)
+		t, err := p.acquire(ctx, 0)
 		out <- acquired{t, err}
 	}()
 	return out
@@ -136,7 +139,7 @@ func take(t *testing.T, p *pacer, n int) []ticket {
 		if !mayStart(p) {
 			t.Fatalf("ticket %d of %d would have to wait (limit %d)", i+1, n, p.limit())
 		}
-		tk, err := p.acquire(context.Background())
+		tk, err := p.acquire(context.Background(), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -441,7 +444,7 @@ func TestPacerContextEnds(t *testing.T) {
 		p := newPacer(4, newFakeClock())
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := p.acquire(ctx); !errors.Is(err, context.Canceled) {
+		if _, err := p.acquire(ctx, 0); !errors.Is(err, context.Canceled) {
 			t.Fatalf("acquire returned %v, want context.Canceled", err)
 		}
 		take(t, p, 4) // nothing was counted
@@ -463,7 +466,7 @@ func TestPacerConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				tk, err := p.acquire(context.Background())
+				tk, err := p.acquire(context.Background(), 0)
 				if err != nil {
 					errs <- err
 					return
@@ -552,6 +555,180 @@ func TestSystemClockSleep(t *testing.T) {
 		case <-done:
 		case <-time.After(pacerWait):
 			t.Fatalf("%s: sleep did not return", tc.name)
+		}
+	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func answer(status int, retryAfter string) *http.Response {
+	resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: http.NoBody}
+	if retryAfter != "" {
+		resp.Header.Set("Retry-After", retryAfter)
+	}
+	return resp
+}
+
+// TestPacerResendsWhatTheWalkDrew: a 429 to an attempt sent while others
+// of the walk were in flight is the walk's own doing; the pacer lowers its
+// limit and sends the request again itself, so the request's retry loop
+// never sees it. A 429 to an attempt sent alone goes back to the loop.
+func TestPacerResendsWhatTheWalkDrew(t *testing.T) {
+	p := newPacer(2, nil)
+	var sent atomic.Int32
+	firstSent := make(chan struct{})
+	p.next = roundTripFunc(func(*http.Request) (*http.Response, error) {
+		if sent.Add(1) == 1 {
+			close(firstSent)
+			return answer(http.StatusTooManyRequests, "0"), nil
+		}
+		return answer(http.StatusOK, ""), nil
+	})
+	other, err := p.acquire(context.Background(), 0) // another page, in flight
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "http://h/api/v1/api_token", nil)
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := p.RoundTrip(req)
+		done <- result{resp, err}
+	}()
+	<-firstSent
+	// The 429 lowered the limit to the one attempt the server took: the
+	// resend waits for the other page to finish.
+	p.release(other, http.StatusOK, 0)
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(pacerWait):
+		t.Fatal("RoundTrip did not return")
+	}
+	if r.err != nil || r.resp.StatusCode != http.StatusOK || sent.Load() != 2 || p.limit() != 1 {
+		t.Fatalf("RoundTrip = %v, %v after %d sends, limit %d; want 200 after 2, limit 1", r.resp, r.err, sent.Load(), p.limit())
+	}
+
+	sent.Store(10) // alone now: the 429 is the request's
+	p.next = roundTripFunc(func(*http.Request) (*http.Response, error) {
+		sent.Add(1)
+		return answer(http.StatusTooManyRequests, "0"), nil
+	})
+	if resp, err := p.RoundTrip(req); err != nil || resp.StatusCode != http.StatusTooManyRequests || sent.Load() != 11 {
+		t.Fatalf("RoundTrip alone = %v, %v after %d sends; want the 429 after 1", resp, err, sent.Load()-10)
+	}
+}
+
+// TestPacerResendsAtMostTheConcurrency: a server that answers 429 to
+// everything while another attempt is in flight gets each request at most
+// 1 + the walk's concurrency times from the pacer before the 429 goes back
+// to the retry loop, whatever the limit does.
+func TestPacerResendsAtMostTheConcurrency(t *testing.T) {
+	const n = 3
+	p := newPacer(n, nil)
+	var sent atomic.Int32
+	p.next = roundTripFunc(func(*http.Request) (*http.Response, error) {
+		sent.Add(1)
+		return answer(http.StatusTooManyRequests, "0"), nil
+	})
+	other, err := p.acquire(context.Background(), 0) // in flight throughout: every 429 is eager
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.release(other, http.StatusOK, 0)
+	// Keep a place free whatever the 429s do to the limit, as quiet
+	// periods would: only the bound can end the resends.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p.mu.Lock()
+			p.lim, p.until = n, time.Time{}
+			p.wake()
+			p.mu.Unlock()
+			runtime.Gosched()
+		}
+	}()
+	resp, err := p.RoundTrip(httptest.NewRequest(http.MethodGet, "http://h/", nil))
+	if err != nil || resp.StatusCode != http.StatusTooManyRequests || sent.Load() != n+1 {
+		t.Errorf("RoundTrip = %v, %v after %d sends; want the 429 after %d", resp, err, sent.Load(), n+1)
+	}
+}
+
+// TestPacerNeverResendsAMutation: only a GET without a body is sent again.
+func TestPacerNeverResendsAMutation(t *testing.T) {
+	p := newPacer(2, nil)
+	var sent atomic.Int32
+	p.next = roundTripFunc(func(*http.Request) (*http.Response, error) {
+		sent.Add(1)
+		return answer(http.StatusTooManyRequests, "0"), nil
+	})
+	other, _ := p.acquire(context.Background(), 0)
+	defer p.release(other, http.StatusOK, 0)
+	req := httptest.NewRequest(http.MethodPost, "http://h/", strings.NewReader(`{}`))
+	if resp, err := p.RoundTrip(req); err != nil || resp.StatusCode != http.StatusTooManyRequests || sent.Load() != 1 {
+		t.Errorf("POST: RoundTrip = %v, %v after %d sends; want the 429 after 1", resp, err, sent.Load())
+	}
+}
+
+// TestPacerOverLimitRetryAfterPausesNothing: a 429 whose Retry-After is
+// over WithRetryAfterLimit ends its own call at once; the rest of the walk
+// must not wait that long either.
+func TestPacerOverLimitRetryAfterPausesNothing(t *testing.T) {
+	p := newPacer(4, nil)
+	p.retryAfterLimit = time.Minute
+	p.next = roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return answer(http.StatusTooManyRequests, "3600"), nil
+	})
+	if _, err := p.RoundTrip(httptest.NewRequest(http.MethodGet, "http://h/", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if !mayStart(p) {
+		t.Error("the walk's next attempt waits for the hour the server asked of a call that gave up")
+	}
+}
+
+// TestPacerServesLowestRankFirst: when a place comes free, the waiting
+// attempt of the lowest rank (a walk's earliest page, which its caller
+// waits on) gets it, whatever the order the attempts began waiting in.
+func TestPacerServesLowestRankFirst(t *testing.T) {
+	clk := newFakeClock()
+	p := newPacer(1, clk)
+	held := take(t, p, 1)
+	ranks := []int{50, 30, 10, 40, 20}
+	got := make(chan int, len(ranks))
+	for _, r := range ranks {
+		go func() {
+			tk, err := p.acquire(context.Background(), r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got <- r
+			p.release(tk, http.StatusOK, 0)
+		}()
+		clk.awaitSleep(t)
+	}
+	p.release(held[0], http.StatusOK, 0)
+	for _, want := range []int{10, 20, 30, 40, 50} {
+		select {
+		case r := <-got:
+			if r != want {
+				t.Fatalf("rank %d got the place; want %d", r, want)
+			}
+		case <-time.After(pacerWait):
+			t.Fatalf("no acquire got the place; want rank %d", want)
 		}
 	}
 }

@@ -61,10 +61,9 @@ type Sorting struct {
 }
 
 // fetchPage fetches the page that starts at offset. first is true for the
-// first request of a walk; pace, when not nil, is the parallel walk's
-// pacer, which every attempt of the request goes through. It returns the
-// last HTTP response it received, if any, with the page or the error.
-type fetchPage[T any] func(ctx context.Context, offset int, first bool, pace *pacer) (*Page[T], *http.Response, error)
+// first request of a walk. It returns the last HTTP response it received,
+// if any, with the page or the error.
+type fetchPage[T any] func(ctx context.Context, offset int, first bool) (*Page[T], *http.Response, error)
 
 // pageWalk is one range over a list: what every page of it shares.
 type pageWalk[T any] struct {
@@ -75,12 +74,6 @@ type pageWalk[T any] struct {
 
 	emptyRun int // empty pages in a row that named a next page
 }
-
-// maxEmptyRun is how many empty pages in a row may name a next page
-// before a walk stops with ErrPaginationStalled: a list that only seems to
-// go on would otherwise be followed without end, and with nothing yielded
-// the caller's loop never gets the chance to break.
-const maxEmptyRun = 3
 
 // allPages walks a list from offset start, following the server's
 // next_page_offset exactly, and yields every item in server order. It stops
@@ -97,7 +90,7 @@ func allPages[T any](ctx context.Context, op string, start, concurrency int, int
 			w.oneByOne(ctx, start, true)
 			return
 		}
-		page, resp, err := fetch(ctx, start, true, nil)
+		page, resp, err := fetch(ctx, start, true)
 		if err != nil {
 			w.deliver(nil, resp, err)
 			return
@@ -125,7 +118,7 @@ func allPages[T any](ctx context.Context, op string, start, concurrency int, int
 // next_page_offset. first marks offset as the walk's first request.
 func (w *pageWalk[T]) oneByOne(ctx context.Context, offset int, first bool) {
 	for {
-		page, resp, err := w.fetch(ctx, offset, first, nil)
+		page, resp, err := w.fetch(ctx, offset, first)
 		if !w.deliver(page, resp, err) {
 			return
 		}
@@ -250,7 +243,6 @@ func (w *pageWalk[T]) ahead(ctx context.Context, plan pagePlan, first *Page[T], 
 	results := make(chan result, n)
 	ready := make([]*result, window) // finished, not yet yielded; by seq % window
 
-	pace := newPacer(n, nil)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait() // runs after cancel
@@ -263,12 +255,12 @@ func (w *pageWalk[T]) ahead(ctx context.Context, plan pagePlan, first *Page[T], 
 		failed   = false // a request failed: start no more
 	)
 	start := func() {
-		for inFlight < pace.limit() && started-yielded < window && offset >= 0 && !failed {
+		for inFlight < n && started-yielded < window && offset >= 0 && !failed {
 			r := result{seq: started, offset: offset}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.page, r.resp, r.err = w.fetch(ctx, r.offset, false, pace)
+				r.page, r.resp, r.err = w.fetch(ctx, r.offset, false)
 				results <- r
 			}()
 			inFlight++

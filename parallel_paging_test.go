@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"runtime"
@@ -425,62 +424,6 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 	})
 }
 
-// TestConcurrencyBacksOffOnThrottle drives the walker with a fetch that
-// takes its place from the walk's pacer, as a request's attempts do, and
-// reports a 429 on every page of the first batch. No attempt of that batch
-// was accepted, so from then on (within the pacer's quiet period of a
-// second) the walk keeps one request in flight, two on a slow machine
-// where the limit crept back up; never the four it started with.
-func TestConcurrencyBacksOffOnThrottle(t *testing.T) {
-	const n, size, count = 4, 10, 200
-	var running, maxLater atomic.Int32
-	fetch := func(ctx context.Context, offset int, first bool, pace *pacer) (*Page[int], *http.Response, error) {
-		status := http.StatusOK
-		if pace != nil {
-			tk, err := pace.acquire(ctx)
-			if err != nil {
-				return nil, nil, err
-			}
-			defer func() { pace.release(tk, status, 0) }()
-		}
-		cur := running.Add(1)
-		defer running.Add(-1)
-		switch {
-		case offset > 0 && offset <= n*size:
-			status = http.StatusTooManyRequests
-		case offset > n*size:
-			for old := maxLater.Load(); cur > old && !maxLater.CompareAndSwap(old, cur); old = maxLater.Load() {
-			}
-		}
-		p := &Page[int]{Pagination: &Pagination{ItemCount: count, PageOffset: offset, PageSize: size}}
-		for i := offset; i < min(offset+size, count); i++ {
-			p.Items = append(p.Items, i)
-		}
-		if offset+size < count {
-			p.Pagination.NextPageOffset = ptr(offset + size)
-		}
-		return p, nil, nil
-	}
-	var got []int
-	for v, err := range allPages(context.Background(), "test", 0, n, nil, fetch) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, v)
-	}
-	for i, v := range got {
-		if v != i {
-			t.Fatalf("item %d is %d", i, v)
-		}
-	}
-	if len(got) != count {
-		t.Fatalf("got %d items, want %d", len(got), count)
-	}
-	if m := maxLater.Load(); m > n/2 || m < 1 {
-		t.Errorf("%d requests in flight after the 429s, want 1 or %d", m, n/2)
-	}
-}
-
 func TestConcurrencyRetries429(t *testing.T) {
 	f := &fakeList{n: 100}
 	var once sync.Once
@@ -501,51 +444,6 @@ func TestConcurrencyRetries429(t *testing.T) {
 	}
 	if hits, _, _ := f.stats(); hits[50] != 2 {
 		t.Errorf("throttled page requested %d times, want 2", hits[50])
-	}
-}
-
-// TestCheckReleasesWalkPlace: an attempt of a parallel walk holds a place
-// from before it is sent until check; a 429 that came while other attempts
-// of the walk were in flight lowers the walk's limit and does not use up
-// the call's retries, and one that came alone does.
-func TestCheckReleasesWalkPlace(t *testing.T) {
-	ctx := context.Background()
-	c, err := NewClient(testToken, WithMaxRetries(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pace := newPacer(2, nil)
-	other, err := pace.acquire(ctx) // another page of the walk, in flight
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := &call{c: c, r: &apiRequest{idempotent: true, pace: pace}}
-	req := httptest.NewRequest(http.MethodGet, "http://h/api/v1/api_token", nil)
-	throttled := func() *http.Response {
-		return &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"0"}}, Body: http.NoBody, Request: req}
-	}
-
-	k.before(nil, req, 0)
-	if !k.held {
-		t.Fatal("the attempt holds no place")
-	}
-	retry, _ := k.check(ctx, throttled(), nil)
-	if !retry || k.held || k.free != 1 || k.wait != 0 || pace.limit() != 1 {
-		t.Fatalf("eager 429: retry %v, held %v, free %d, wait %s, limit %d; want a retry, the place back, one free attempt, no wait of its own, limit 1",
-			retry, k.held, k.free, k.wait, pace.limit())
-	}
-	pace.release(other, http.StatusOK, 0)
-
-	k.before(nil, req, 1) // alone now: its 429 counts
-	if retry, _ = k.check(ctx, throttled(), nil); !retry || k.free != 1 {
-		t.Fatalf("second 429: retry %v, free %d; want the one retry WithMaxRetries(1) allows", retry, k.free)
-	}
-	k.before(nil, req, 2)
-	if retry, err = k.check(ctx, throttled(), nil); retry || !errors.Is(err, ErrRateLimited) {
-		t.Fatalf("third 429: retry %v, err %v; want retries used up with the 429", retry, err)
-	}
-	if k.held {
-		t.Error("the last attempt kept its place")
 	}
 }
 

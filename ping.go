@@ -23,7 +23,6 @@ func (c *Client) Ping(ctx context.Context, opts ...RequestOption) error {
 		op:           opPing,
 		method:       http.MethodGet,
 		path:         "api/v1/ping",
-		idempotent:   true,
 		responseInto: cfg.responseInto,
 	}, nil)
 }

@@ -7,41 +7,32 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"math"
 	"net/http"
 	"net/url"
-	"reflect"
 	"sync"
-	"time"
 
 	"github.com/google/go-querystring/query"
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// This file is the one path every request takes, top to bottom:
+// This file is the one path every request takes. Client.do reads top to
+// bottom: build the request, send it through the retry loop, then decode
+// the answer or fail. The loop is go-retryablehttp's, configured once for
+// the Client (newLoop in retry.go). For each attempt it calls
 //
-//  1. Client.do builds the *http.Request: URL, query, JSON body, headers.
-//  2. It hands the request to go-retryablehttp with one call's hooks, which
-//     go-retryablehttp calls in this order for each attempt:
+//	RequestLogHook  logAttempt   logs the attempt, at debug level
+//	                             (the attempt goes out through transport.go)
+//	CheckRetry      checkRetry   reads a 2xx body whole, bounded, and hands
+//	                             it on in resp.Body; asks retryDecision
+//	                             whether to try again
+//	Backoff         backoff      picks the wait before the next attempt
 //
-//	RequestLogHook  call.before   counts the attempt, waits for a place in
-//	                              a parallel walk (pacer.go), logs it
-//	                              (the request goes out through Client.hc)
-//	CheckRetry      call.check    gives the walk its place back, reads the
-//	                              body (bounded), decodes a 2xx into the
-//	                              result or makes the *APIError, and asks
-//	                              retryDecision (retry.go) what to do
-//	Backoff         call.backoff  only when retrying: the wait check chose
-//	ErrorHandler    call.giveUp   when it stops on a failure: the last error
+// and, when the loop ends on a failure,
 //
-//  3. Client.do returns nil, or the error with the operation's name, scrubbed
-//     of the token (Client.fail): the one place an error leaves the SDK.
-//     (When ctx ends during a backoff wait, go-retryablehttp returns ctx's
-//     error without calling ErrorHandler; do handles that too.)
+//	ErrorHandler    giveUp       makes the final error: an *APIError for an
+//	                             HTTP status, else what went wrong
 //
-// The call's state (its attempts, its last error) lives in the call value
-// whose methods are the hooks, never in the request's context.
+// Each hook is a function of what the loop hands it; none keeps state.
 
 // sdkHeader is the X-Prefactor-SDK header, which names the SDK and its
 // version the way Prefactor's own SDKs name theirs.
@@ -54,12 +45,9 @@ type apiRequest struct {
 	path   string // relative to the base URL and escaped: "api/v1/api_token/" + url.PathEscape(id)
 	query  any    // encoded with go-querystring, or url.Values as they are; nil for none
 	body   any    // sent as JSON; nil for none
-	// idempotent marks a request that is safe to send twice: a GET, or a
-	// mutation that carries an idempotency key. Only those are retried.
-	idempotent bool
-	// pace, when set, is the pacer of the parallel walk the request
-	// belongs to: each attempt waits for a place from it.
-	pace *pacer
+	// loop, when set, is the retry loop to send through instead of the
+	// Client's: a parallel walk's, whose attempts it paces.
+	loop *retryablehttp.Client
 	// responseInto, when set, receives the last response (WithResponseInto).
 	responseInto **http.Response
 }
@@ -70,37 +58,58 @@ type envelope interface {
 	check() error
 }
 
-// checkStatus checks the "status" of a 2xx body: "success", or absent (some
-// answers leave it out), is a success; anything else, "error" above all,
-// is not.
-func checkStatus(status string) error {
-	if status != "" && status != "success" {
-		return fmt.Errorf("status %q in a success response, want \"success\"", status)
+// do sends r and decodes its 2xx body into out (nil: the body is not
+// decoded). Every error names r.op; an HTTP error status is an *APIError.
+// Every request the SDK sends is safe to repeat, a GET or a mutation with
+// an idempotency key, so every one goes through the retry loop.
+func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
+	req, err := c.newRequest(ctx, r)
+	if err != nil {
+		return err
+	}
+	loop := c.loop
+	if r.loop != nil {
+		loop = r.loop
+	}
+	resp, err := loop.Do(req)
+	if resp != nil {
+		defer resp.Body.Close()
+		if r.responseInto != nil {
+			*r.responseInto = forCaller(resp)
+		}
+	}
+	if err != nil {
+		return c.fail(r.op, err)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := decodeSuccess(resp, out); err != nil {
+		return c.fail(r.op, err)
 	}
 	return nil
 }
 
-// do sends r and decodes its 2xx body into out (nil: the body is not read).
-// Every error names r.op; an HTTP error status is an *APIError.
-func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
+// newRequest builds r's request: URL and query, JSON body, headers.
+func (c *Client) newRequest(ctx context.Context, r *apiRequest) (*retryablehttp.Request, error) {
 	if ctx == nil {
-		return invalidArgument(r.op, errors.New("nil context"))
+		return nil, invalidArgument(r.op, errors.New("nil context"))
 	}
 	u, err := c.endpoint(r.path, r.query)
 	if err != nil {
-		return invalidArgument(r.op, err)
+		return nil, invalidArgument(r.op, err)
 	}
 	var body any // nil: no body
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
 		if err != nil {
-			return invalidArgument(r.op, fmt.Errorf("encoding request body: %w", err))
+			return nil, invalidArgument(r.op, fmt.Errorf("encoding request body: %w", err))
 		}
 		body = b
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u, body)
 	if err != nil {
-		return c.fail(r.op, err)
+		return nil, c.fail(r.op, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	req.Header.Set("User-Agent", c.userAgent)
@@ -109,56 +118,7 @@ func (c *Client) do(ctx context.Context, r *apiRequest, out envelope) error {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-
-	k := &call{c: c, r: r, out: out}
-	rc := &retryablehttp.Client{
-		HTTPClient: c.hc,
-		Logger:     nil, // go-retryablehttp's own logger prints URLs to stderr; ours is slog
-		// check keeps the retry budget; this is only the hard cap, which
-		// leaves room for the 429s a parallel walk's eagerness caused.
-		RetryMax:       c.maxRetries,
-		RequestLogHook: k.before,
-		CheckRetry:     k.check,
-		Backoff:        k.backoff,
-		ErrorHandler:   k.giveUp,
-	}
-	if r.pace != nil && c.maxRetries > 0 && c.maxRetries <= math.MaxInt-maxConcurrency {
-		rc.RetryMax += maxConcurrency
-	}
-	resp, err := rc.Do(req)
-	if resp != nil {
-		drainClose(resp.Body)
-	}
-	if r.responseInto != nil && k.resp != nil {
-		*r.responseInto = forCaller(k.resp)
-	}
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-			err = fmt.Errorf("%w (%v)", ctxErr, err)
-		}
-		return c.fail(r.op, err)
-	}
-	return nil
-}
-
-// forCaller returns a copy of resp for WithResponseInto: its body already
-// read and closed, and its request without the Authorization header.
-func forCaller(resp *http.Response) *http.Response {
-	out := *resp
-	out.Body = http.NoBody
-	if resp.Request != nil {
-		req := resp.Request.Clone(context.Background())
-		req.Header.Del("Authorization")
-		req.Body, req.GetBody = nil, nil
-		out.Request = req
-	}
-	return &out
-}
-
-// fail is the one place an error leaves a call: named with the operation,
-// and scrubbed of every spelling of the token.
-func (c *Client) fail(op string, err error) error {
-	return scrubError(fmt.Errorf("prefactor: %s: %w", op, err), c.token.Reveal())
+	return req, nil
 }
 
 // endpoint resolves path against the base URL and adds the query: opts
@@ -180,205 +140,141 @@ func (c *Client) endpoint(path string, opts any) (string, error) {
 	return u.String(), nil
 }
 
-// call is one request on its way through go-retryablehttp; its methods are
-// the hooks.
-type call struct {
-	c   *Client
-	r   *apiRequest
-	out envelope
-
-	attempts int            // attempts sent so far
-	resp     *http.Response // the last response received
-	err      error          // the last attempt's failure, nil after a success
-	// transportErr is the last attempt's error as net/http returned it,
-	// before check shortened it into err.
-	transportErr error
-	wait         time.Duration // the wait check chose before the next attempt
-
-	ticket ticket // the attempt's place in r.pace, while held
-	held   bool
-	// free counts the attempts that got a 429 only because the parallel
-	// walk sent too many at once; they do not use up the call's retries.
-	free int
+// fail is the one place an error leaves a call: named with the operation,
+// and scrubbed of every spelling of the token.
+func (c *Client) fail(op string, err error) error {
+	return scrubError(fmt.Errorf("prefactor: %s: %w", op, err), c.token.Reveal())
 }
 
-// before is the RequestLogHook: it runs before each attempt (retry counts
-// from 0). In a parallel walk it waits until the walk's pacer gives the
-// attempt a place: go-retryablehttp calls no other hook before the first
-// attempt, and the wait must come before the per-attempt timeout starts.
-// If ctx ends first, nothing is held and the attempt fails at once. It
-// logs the attempt; headers are never logged.
-func (k *call) before(_ retryablehttp.Logger, req *http.Request, retry int) {
-	k.attempts = retry + 1
-	if p := k.r.pace; p != nil {
-		if t, err := p.acquire(req.Context()); err == nil {
-			k.ticket, k.held = t, true
-		}
-	}
-	log := k.c.logger
-	if !log.Enabled(req.Context(), slog.LevelDebug) {
-		return // spare building the attributes
-	}
-	log.DebugContext(req.Context(), "prefactor: sending request",
-		slog.String("method", req.Method),
-		slog.String("url", shorten(req.URL.Redacted(), maxShown, k.c.token.Reveal())),
-		slog.Int("attempt", k.attempts))
-}
-
-// check is the CheckRetry hook, called once per attempt with its response
-// or transport error. It reads what the attempt produced into k.err (nil
-// for a decoded 2xx) and asks retryDecision whether to try again. It
-// returns the error that ends the call when it should stop on a failure.
-func (k *call) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	k.transportErr = err
-	if err == nil {
-		err = k.read(resp)
-	} else if ue := (*url.Error)(nil); errors.As(err, &ue) {
-		// url.Error quotes the whole URL, which a long ID makes as long as
-		// it likes.
-		err = &url.Error{Op: ue.Op, URL: shorten(ue.URL, maxShown, k.c.token.Reveal()), Err: ue.Err}
-	}
-	k.err = err
-	status := 0
-	if resp != nil {
-		k.resp, status = resp, resp.StatusCode
-	}
-	throttledByWalk := k.releasePlace(status, resp)
-
-	d := k.c.retryDecision(ctx, k.r.idempotent, k.attempts-1, resp, err)
-	if throttledByWalk {
-		k.free++
-		d.wait = 0 // the walk's pause is the wait
-		d.reason += "; the walk sent too many at once"
-	}
-	if d.retry && k.attempts-k.free > k.c.maxRetries {
-		d.retry, d.reason = false, d.reason+"; retries used up"
-	}
-	k.wait = d.wait
-	if log := k.c.logger; err != nil && log.Enabled(ctx, slog.LevelDebug) {
-		log.DebugContext(ctx, "prefactor: retry decision",
-			slog.Bool("retry", d.retry),
-			slog.String("reason", shorten(d.reason, 4*maxShown, k.c.token.Reveal())),
-			slog.Int("attempt", k.attempts))
-	}
-	switch {
-	case d.retry:
-		return true, nil
-	case ctx.Err() != nil:
-		return false, ctx.Err()
-	}
-	return false, err
-}
-
-// releasePlace gives the attempt's place back to the walk's pacer, if it
-// holds one, with the attempt's status (0 for none) and, for a 429, the
-// wait the server asked for (the backoff when it named none). It reports
-// a 429 that came only because the walk had other attempts in flight.
-func (k *call) releasePlace(status int, resp *http.Response) bool {
-	if !k.held {
-		return false
-	}
-	k.held = false
-	wait, ok := retryAfter(resp)
-	switch {
-	case wait > k.c.retryAfterLimit:
-		// This call gives up rather than wait so long (retryDecision); the
-		// walk must not wait for it either. The 429 still lowers its limit.
-		wait = 0
-	case !ok && status == http.StatusTooManyRequests:
-		wait = k.c.backoff(k.attempts-1, nil)
-	}
-	return k.r.pace.release(k.ticket, status, wait) && status == http.StatusTooManyRequests
-}
-
-// read reads resp's body: a 2xx into k.out, anything else into the
-// *APIError it returns. Buffers grow with the bytes that arrive, never with
-// what the server declares.
-func (k *call) read(resp *http.Response) error {
-	buf := bodyBuffers.Get().(*bytes.Buffer)
-	defer putBuffer(buf)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		// A broken error body still leaves its status to act on.
-		_, _ = buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBody))
-		return newAPIError(resp, buf.Bytes(), k.attempts, k.c.token.Reveal())
-	}
-	if k.out == nil {
+// forCaller returns a copy of resp for WithResponseInto: its body already
+// read and closed, and every request of its redirect chain without the
+// Authorization header or a body.
+func forCaller(resp *http.Response) *http.Response {
+	if resp == nil {
 		return nil
 	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxSuccessBody+1))
-	switch {
-	case err != nil:
-		return &readError{err: err}
-	case n > maxSuccessBody:
-		return fmt.Errorf("%w: body over %d MiB (status %d)", ErrResponseTooLarge, maxSuccessBody>>20, resp.StatusCode)
+	out := *resp
+	out.Body = http.NoBody
+	if resp.Request != nil {
+		req := resp.Request.Clone(context.Background())
+		req.Header.Del("Authorization")
+		req.Body, req.GetBody = nil, nil
+		req.Response = forCaller(resp.Request.Response) // the redirect that led here
+		out.Request = req
 	}
-	return decodeSuccess(buf.Bytes(), resp.StatusCode, k.out)
+	return &out
 }
 
-// decodeSuccess decodes a 2xx body into out, with out's fast path when it
-// has one, and checks it. A body that ends inside the JSON is a broken
-// transfer (*readError), not a malformed answer.
-func decodeSuccess(body []byte, status int, out envelope) error {
-	reflect.ValueOf(out).Elem().SetZero() // what an earlier attempt left
+// readSuccess reads the body of a 2xx answer whole, up to maxSuccessBody,
+// and hands it on in resp.Body: the bytes for decodeSuccess, or, when they
+// did not arrive whole, a body whose Read returns the failure. It returns
+// that failure: a *readError, which retryDecision retries, or a body over
+// the limit, which it does not.
+func readSuccess(resp *http.Response) error {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxSuccessBody+1))
+	_ = resp.Body.Close()
+	switch {
+	case err != nil:
+		err = &readError{err: err}
+	case n > maxSuccessBody:
+		err = fmt.Errorf("%w: body over %d MiB (status %d)", ErrResponseTooLarge, maxSuccessBody>>20, resp.StatusCode)
+	case closeDelimited(resp) && endsInsideJSON(buf.Bytes()):
+		err = &readError{err: fmt.Errorf("body ends inside the JSON: %w", io.ErrUnexpectedEOF)}
+	}
+	if err != nil {
+		putBuffer(buf)
+		resp.Body = failedBody{err}
+		return err
+	}
+	resp.Body = &readBody{Reader: bytes.NewReader(buf.Bytes()), buf: buf}
+	return nil
+}
+
+// closeDelimited reports whether resp's body ends only where the
+// connection closes: HTTP/1 without Content-Length or chunked framing. A
+// cut in such a body reads as a clean end.
+func closeDelimited(resp *http.Response) bool {
+	return resp.ProtoMajor == 1 && resp.ContentLength < 0 && len(resp.TransferEncoding) == 0
+}
+
+// endsInsideJSON reports whether body stops before its JSON value does.
+func endsInsideJSON(body []byte) bool {
+	err := json.NewDecoder(bytes.NewReader(body)).Decode(new(json.RawMessage))
+	return errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// decodeSuccess decodes the 2xx body readSuccess handed on in resp.Body
+// into out, with out's fast path when it has one, and checks it.
+func decodeSuccess(resp *http.Response, out envelope) error {
+	rb, ok := resp.Body.(*readBody)
+	if !ok { // cannot happen: checkRetry read every 2xx body
+		return fmt.Errorf("decoding response (status %d): body was not read", resp.StatusCode)
+	}
+	body := rb.buf.Bytes()
 	decoded := false
 	if fd, ok := out.(fastDecoder); ok {
 		var err error
 		if decoded, err = fd.decodeFast(body); err != nil {
-			return fmt.Errorf("decoding response (status %d): %w", status, err)
+			return fmt.Errorf("decoding response (status %d): %w", resp.StatusCode, err)
 		}
 	}
 	if !decoded {
 		err := json.NewDecoder(bytes.NewReader(body)).Decode(out)
 		switch {
 		case errors.Is(err, io.EOF):
-			return fmt.Errorf("decoding response: empty body (status %d)", status)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return &readError{err: fmt.Errorf("body ends inside the JSON: %w", err)}
+			return fmt.Errorf("decoding response: empty body (status %d)", resp.StatusCode)
 		case err != nil:
-			return fmt.Errorf("decoding response (status %d): %w", status, err)
+			return fmt.Errorf("decoding response (status %d): %w", resp.StatusCode, err)
 		}
 	}
 	if err := out.check(); err != nil {
-		return fmt.Errorf("decoding response (status %d): %w", status, err)
+		return fmt.Errorf("decoding response (status %d): %w", resp.StatusCode, err)
 	}
 	return nil
 }
 
-// backoff is the Backoff hook: the wait retryDecision chose.
-func (k *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
-	return k.wait
-}
-
-// giveUp is the ErrorHandler: go-retryablehttp stopped on a failure or used
-// up the retries. It returns the last attempt's failure (an *APIError for
-// an HTTP status) unless a hook's own error ended the call.
-func (k *call) giveUp(resp *http.Response, err error, attempts int) (*http.Response, error) {
-	if resp != nil {
-		drainClose(resp.Body)
+// checkStatus checks the "status" of a 2xx body: "success", or absent (some
+// answers leave it out), is a success; anything else, "error" above all,
+// is not.
+func checkStatus(status string) error {
+	if status != "" && status != "success" {
+		return fmt.Errorf("status %q in a success response, want \"success\"", status)
 	}
-	if err == nil || err == k.transportErr {
-		err = k.err // retries used up: the last attempt's failure, as check saw it
-	}
-	var apiErr *APIError
-	if attempts > 1 && !errors.As(err, &apiErr) {
-		return nil, fmt.Errorf("giving up after %d attempts: %w", attempts, err)
-	}
-	return nil, err
+	return nil
 }
 
 // readError is a response body that did not arrive whole: the connection
-// broke or timed out, or the body ended inside the JSON. The request may be
-// sent again if it is idempotent.
+// broke or timed out, or a body delimited by the connection's close ended
+// inside the JSON. The request may be sent again.
 type readError struct{ err error }
 
 func (e *readError) Error() string { return "reading response body: " + e.err.Error() }
 func (e *readError) Unwrap() error { return e.err }
 
+// readBody is a body read whole; Close returns its buffer to the pool.
+type readBody struct {
+	*bytes.Reader
+	buf *bytes.Buffer
+}
+
+func (b *readBody) Close() error {
+	if b.buf != nil {
+		putBuffer(b.buf)
+		b.buf = nil
+	}
+	return nil
+}
+
+// failedBody is a body that did not arrive whole: Read returns why.
+type failedBody struct{ err error }
+
+func (b failedBody) Read([]byte) (int, error) { return 0, b.err }
+func (b failedBody) Close() error             { return nil }
+
 // bodyBuffers holds the buffers bodies are read into. A buffer that grew past
 // maxPooledBody is left to the garbage collector.
 var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-const maxPooledBody = 1 << 20
 
 func putBuffer(buf *bytes.Buffer) {
 	if buf.Cap() <= maxPooledBody {
@@ -387,9 +283,9 @@ func putBuffer(buf *bytes.Buffer) {
 	}
 }
 
-// drainClose reads what is left of a body, up to a bound, so the connection
-// can be reused, and closes it.
+// drainClose reads what is left of a body, up to maxDrain, so the
+// connection can be reused, and closes it.
 func drainClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
 	_ = body.Close()
 }

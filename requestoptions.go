@@ -40,9 +40,6 @@ func WithIdempotencyKey(key string) RequestOption {
 	}
 }
 
-// maxConcurrency bounds WithConcurrency.
-const maxConcurrency = 16
-
 // WithConcurrency lets [APITokensService.All] fetch up to n pages at once;
 // other methods ignore it. The walk still yields items in server order,
 // each exactly once, and sends the idempotency key with the first page only.

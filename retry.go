@@ -1,9 +1,12 @@
 package prefactor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -15,97 +18,207 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
+// This file holds the retry policy and the hooks through which
+// go-retryablehttp applies it (see request.go for the order in which the
+// loop calls them).
+
+// newLoop returns the retry loop that sends hc's attempts under the
+// Client's retry settings, waiting between attempts as wait says.
+// NewClient makes one for the Client; a parallel walk makes its own
+// around its pacer (pacer.go).
+func (c *Client) newLoop(hc *http.Client, wait retryablehttp.Backoff) *retryablehttp.Client {
+	return &retryablehttp.Client{
+		HTTPClient:     hc,
+		Logger:         nil, // go-retryablehttp's own logger prints URLs to stderr; ours is slog
+		RetryMax:       c.maxRetries,
+		RetryWaitMin:   c.retryWaitMin,
+		RetryWaitMax:   c.retryWaitMax,
+		RequestLogHook: c.logAttempt,
+		CheckRetry:     c.checkRetry,
+		Backoff:        wait,
+		ErrorHandler:   c.giveUp,
+	}
+}
+
 // decision is what retryDecision makes of one attempt.
 type decision struct {
 	retry  bool
-	wait   time.Duration // before the next attempt, when retry
-	reason string        // for the debug log
+	reason string // for the debug log
 }
 
-// retryDecision is the whole retry policy: given what one attempt of a
-// request produced (resp, and err as request.go's check classified it), it
-// says whether to try again, after how long, and why. In order:
+// retryDecision is the whole retry policy: given what one attempt produced
+// (its response, and err: the transport's error, or readSuccess's for a
+// 2xx body), it says whether to try again, and why. First row that
+// matches:
 //
-//	what happened                                   decision
-//	context cancelled or past its deadline          stop, with the context's error
-//	2xx decoded, or a body over the limits          stop
-//	transport error net/http cannot get past        stop
-//	  (bad certificate, scheme, too many redirects)
-//	request not idempotent (mutation without key)   stop
-//	transport error the server may not have seen    retry, after backoff
-//	body cut short, or ending inside the JSON       retry, after backoff
-//	429 or 503 whose Retry-After exceeds the limit  stop, *APIError with RetryAfter
-//	  or ends after the context's deadline
-//	429, 500, 502, 503, 504 and other 5xx but 501   retry, after Retry-After (plus up
-//	                                                to a fifth) or backoff
-//	anything else (3xx, 4xx, 501, malformed JSON)   stop
+//	what happened                                    decision
+//	context cancelled or past its deadline           stop, with the context's error
+//	2xx whose body arrived whole                     stop: success
+//	2xx body over the 16 MiB limit                   stop
+//	redirect refused (by our policy or the caller's) stop
+//	transport error net/http cannot get past         stop
+//	  (certificate, scheme, header)
+//	other transport error, or a body cut short       retry, after backoff
+//	429 or 503 whose Retry-After exceeds the limit   stop, *APIError with RetryAfter
+//	  or could outlast the context's deadline
+//	429, 500, 502, 503, 504 and other 5xx but 501    retry, after Retry-After or backoff
+//	anything else (3xx, 4xx, 501)                    stop, *APIError
 //
-// attempt counts from 0 for the first attempt.
-func (c *Client) retryDecision(ctx context.Context, idempotent bool, attempt int, resp *http.Response, err error) decision {
+// Every request the SDK sends is safe to repeat (a GET, or a mutation
+// with an idempotency key), so none is refused a retry for its method.
+func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err error) decision {
 	if ctx.Err() != nil {
 		return decision{reason: "context done"}
 	}
-	if err == nil {
-		return decision{reason: "success"}
-	}
-	var apiErr *APIError
 	var readErr *readError
 	var urlErr *url.Error
 	switch {
-	case errors.As(err, &apiErr):
+	case err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299:
+		return decision{reason: "success"}
 	case errors.As(err, &readErr):
-		if !idempotent {
-			return decision{reason: "body incomplete; request not idempotent"}
-		}
-		return decision{retry: true, wait: c.backoff(attempt, nil), reason: readErr.Error()}
+		return decision{retry: true, reason: readErr.Error()}
+	case errors.As(err, &urlErr) && resp != nil:
+		// From http.Client.Do: a redirect policy refused to follow, and
+		// handed back the redirect. That answer would not change.
+		return decision{reason: "redirect refused: " + err.Error()}
 	case errors.As(err, &urlErr):
-		// From http.Client.Do. A redirect policy that refused to follow
-		// (ours after 10 hops, or the caller's) comes with the redirect
-		// response: that answer would not change.
-		if resp != nil {
-			return decision{reason: "redirect refused: " + err.Error()}
-		}
 		if ok, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err); !ok {
 			return decision{reason: "permanent transport error"}
 		}
-		if !idempotent {
-			return decision{reason: "transport error; request not idempotent"}
-		}
-		return decision{retry: true, wait: c.backoff(attempt, nil), reason: "transport error: " + err.Error()}
-	default: // a body over the limits, or a 2xx body that did not decode
+		return decision{retry: true, reason: "transport error: " + err.Error()}
+	case err != nil: // a body over the limit
 		return decision{reason: err.Error()}
 	}
 
-	status := apiErr.StatusCode
+	status := resp.StatusCode
 	if status != http.StatusTooManyRequests && (status < 500 || status == http.StatusNotImplemented) {
 		return decision{reason: fmt.Sprintf("status %d is final", status)}
 	}
-	wait := c.backoff(attempt, resp)
 	if asked, ok := retryAfter(resp); ok {
 		if asked > c.retryAfterLimit {
 			return decision{reason: fmt.Sprintf("status %d asks to wait %s, over the %s limit", status, asked, c.retryAfterLimit)}
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
-			return decision{reason: fmt.Sprintf("status %d asks to wait %s, past the context's deadline", status, asked)}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= maxJittered(asked) {
+			return decision{reason: fmt.Sprintf("status %d asks to wait %s, which could outlast the context's deadline", status, asked)}
 		}
 	}
-	if !idempotent {
-		return decision{reason: fmt.Sprintf("status %d; request not idempotent", status)}
-	}
-	return decision{retry: true, wait: wait, reason: fmt.Sprintf("status %d", status)}
+	return decision{retry: true, reason: fmt.Sprintf("status %d", status)}
 }
 
-// backoff is the wait before the attempt after attempt (0 for the first).
-// A 429 or 503 with Retry-After waits what the server asked plus up to a
-// fifth more, so clients the server throttled together do not come back
-// together; anything else waits min·2^attempt, capped at max, with the
-// upper half of that range picked at random. The wait is never shorter
-// than the server asked.
-func (c *Client) backoff(attempt int, resp *http.Response) time.Duration {
+// stopped is what checkRetry returns when an attempt ends the call at once,
+// so that giveUp reports it as it is rather than as retries used up. err
+// is why; nil when the response's HTTP status is final.
+type stopped struct{ err error }
+
+func (s *stopped) Error() string {
+	if s.err == nil {
+		return "final status"
+	}
+	return s.err.Error()
+}
+
+// checkRetry is the CheckRetry hook, called once per attempt with its
+// response or transport error. It reads a 2xx body (readSuccess), asks
+// retryDecision, and logs the decision for anything but a success.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	success := err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if success && ctx.Err() == nil {
+		err = readSuccess(resp)
+	}
+	d := c.retryDecision(ctx, resp, err)
+	if log := c.logger; (err != nil || !success) && log.Enabled(ctx, slog.LevelDebug) {
+		log.DebugContext(ctx, "prefactor: retry decision",
+			slog.Bool("retry", d.retry),
+			slog.String("reason", shorten(d.reason, 4*maxShown, c.token.Reveal())))
+	}
+	switch {
+	case d.retry:
+		return true, nil
+	case ctx.Err() != nil:
+		if err == nil && resp != nil && !success {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		if err != nil {
+			return false, &stopped{fmt.Errorf("%w (last attempt: %v)", ctx.Err(), err)}
+		}
+		return false, &stopped{ctx.Err()}
+	case err != nil || !success:
+		return false, &stopped{err}
+	}
+	return false, nil
+}
+
+// giveUp is the ErrorHandler, called when the loop ends on a failure:
+// checkRetry stopped it, or the retries ran out. For an HTTP error status
+// it returns the *APIError; otherwise the failure, which reads "giving up
+// after N attempts" only when retries ran out. It hands resp back, its
+// body closed, for WithResponseInto.
+func (c *Client) giveUp(resp *http.Response, err error, attempts int) (*http.Response, error) {
+	var stop *stopped
+	final := errors.As(err, &stop)
+	if final {
+		err = stop.err
+	} else if log := c.logger; log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("prefactor: giving up: retries used up", slog.Int("attempts", attempts))
+	}
+	if err == nil && resp != nil {
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return resp, c.apiError(resp, attempts)
+		}
+		// Retries ran out on bodies that did not arrive whole: readSuccess
+		// handed the last failure on in the body.
+		err = errors.New("body did not arrive whole")
+		if fb, ok := resp.Body.(failedBody); ok {
+			err = fb.err
+		}
+	}
+	if resp != nil {
+		drainClose(resp.Body)
+	}
+	if ue := (*url.Error)(nil); errors.As(err, &ue) && len(ue.URL) > maxShown {
+		// url.Error quotes the whole URL, which a long ID makes as long as
+		// it likes.
+		err = &url.Error{Op: ue.Op, URL: shorten(ue.URL, maxShown, c.token.Reveal()), Err: ue.Err}
+	}
+	if !final && attempts > 1 {
+		err = fmt.Errorf("giving up after %d attempts: %w", attempts, err)
+	}
+	return resp, err
+}
+
+// apiError reads resp's error body, up to maxErrorBody, closes it and
+// returns the *APIError.
+func (c *Client) apiError(resp *http.Response, attempts int) *APIError {
+	var buf bytes.Buffer
+	// A broken error body still leaves its status to act on.
+	_, _ = buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBody))
+	drainClose(resp.Body)
+	return newAPIError(resp, buf.Bytes(), attempts, c.token.Reveal())
+}
+
+// logAttempt is the RequestLogHook: it logs each attempt (retry counts
+// from 0) at debug level, without headers.
+func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
+	log := c.logger
+	if !log.Enabled(req.Context(), slog.LevelDebug) {
+		return // spare building the attributes
+	}
+	log.DebugContext(req.Context(), "prefactor: sending request",
+		slog.String("method", req.Method),
+		slog.String("url", shorten(req.URL.Redacted(), maxShown, c.token.Reveal())),
+		slog.Int("attempt", retry+1))
+}
+
+// backoff is the Backoff hook: the wait before the attempt after attempt
+// (0 for the first). A 429 or 503 with Retry-After waits what the server
+// asked plus up to a fifth more, so clients the server throttled together
+// do not come back together; anything else waits min·2^attempt, capped at
+// max, with the upper half of that range picked at random. The wait is
+// never shorter than the server asked.
+func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 	if wait, ok := retryAfter(resp); ok {
 		return retryAfterJitter(wait)
 	}
-	min, max := c.retryWaitMin, c.retryWaitMax
 	if min <= 0 {
 		return 0
 	}
@@ -119,10 +232,19 @@ func (c *Client) backoff(attempt int, resp *http.Response) time.Duration {
 	return half + rand.N(wait-half+1)
 }
 
-// retryAfterJitter returns a wait of at least d and at most d + d/5, picked
-// at random, so that clients told the same Retry-After do not come back at
-// the same moment. d <= 0 gives 0.
+// retryAfterJitter returns a wait of at least d and at most maxJittered(d),
+// picked at random, so that clients told the same Retry-After do not come
+// back at the same moment. d <= 0 gives 0.
 func retryAfterJitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d + rand.N(maxJittered(d)-d+1)
+}
+
+// maxJittered is the longest wait retryAfterJitter picks for d: a fifth
+// more.
+func maxJittered(d time.Duration) time.Duration {
 	if d <= 0 {
 		return 0
 	}
@@ -130,7 +252,7 @@ func retryAfterJitter(d time.Duration) time.Duration {
 	if d > math.MaxInt64-extra {
 		return d
 	}
-	return d + rand.N(extra+1)
+	return d + extra
 }
 
 // retryAfter returns the wait a 429 or 503 response asks for in its

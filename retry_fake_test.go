@@ -107,7 +107,7 @@ func TestRetryDecisionLogLines(t *testing.T) {
 		status int
 		want   []string // the retry= part of each decision line, in order
 	}{
-		{"retries used up", 503, []string{"retry=true", "retry=false"}},
+		{"retries used up", 503, []string{"retry=true", "retry=true"}},
 		{"final status logged once", 404, []string{"retry=false"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,8 +128,8 @@ func TestRetryDecisionLogLines(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("decision lines %v, want %v:\n%s", got, tc.want, buf.String())
 			}
-			if tc.status == 503 && !strings.Contains(buf.String(), "retries used up") {
-				t.Errorf("last decision does not say retries are used up:\n%s", buf.String())
+			if used := strings.Contains(buf.String(), `giving up: retries used up" attempts=2`); used != (tc.status == 503) {
+				t.Errorf("log says retries are used up: %v; want %v:\n%s", used, tc.status == 503, buf.String())
 			}
 		})
 	}

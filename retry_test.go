@@ -48,16 +48,6 @@ func TestTransportErrorsAreRetried(t *testing.T) {
 	noSecret(t, "error", err.Error())
 }
 
-func TestMutationWithoutKeyIsNotRetried(t *testing.T) {
-	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
-		reply(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
-	})
-	err := c.do(context.Background(), &apiRequest{op: "test", method: http.MethodPost, path: "api/v1/api_token", body: map[string]string{"a": "b"}}, nil)
-	if e := asAPIError(t, err); e.StatusCode != 503 || rec.count() != 1 {
-		t.Errorf("APIError %+v after %d requests; want 503 after 1", e, rec.count())
-	}
-}
-
 // TestRetryDecision runs the policy table of retryDecision (and the README)
 // row by row.
 func TestRetryDecision(t *testing.T) {
@@ -78,35 +68,38 @@ func TestRetryDecision(t *testing.T) {
 	cancel()
 	future := time.Now().Add(2 * time.Hour).UTC().Format(http.TimeFormat)
 
-	apiErr := func(status int) error { return &APIError{StatusCode: status} }
+	shortDeadline, cancelShort := context.WithTimeout(context.Background(), 1100*time.Millisecond)
+	defer cancelShort()
+	longDeadline, cancelLong := context.WithTimeout(context.Background(), 1300*time.Millisecond)
+	defer cancelLong()
 	for _, tc := range []struct {
-		name     string
-		ctx      context.Context
-		mutation bool // the request is not idempotent
-		resp     *http.Response
-		err      error
-		retry    bool
-		reason   string // a substring of the logged reason
+		name   string
+		ctx    context.Context
+		resp   *http.Response
+		err    error
+		retry  bool
+		reason string // a substring of the logged reason
 	}{
-		{name: "context cancelled", ctx: cancelled, resp: resp(503, ""), err: apiErr(503), retry: false, reason: "context done"},
-		{name: "429, no Retry-After", resp: resp(429, ""), err: apiErr(429), retry: true, reason: "status 429"},
-		{name: "429, Retry-After under the limit", resp: resp(429, "60"), err: apiErr(429), retry: true, reason: "status 429"},
-		{name: "429, Retry-After over the limit", resp: resp(429, "61"), err: apiErr(429), retry: false, reason: "asks to wait 1m1s, over the 1m0s limit"},
-		{name: "503, HTTP-date over the limit", resp: resp(503, future), err: apiErr(503), retry: false, reason: "over the 1m0s limit"},
-		{name: "503, HTTP-date in the past", resp: resp(503, "Sat, 01 Jan 2000 00:00:00 GMT"), err: apiErr(503), retry: true, reason: "status 503"},
-		{name: "503, unreadable Retry-After", resp: resp(503, "soon"), err: apiErr(503), retry: true, reason: "status 503"},
-		{name: "500", resp: resp(500, ""), err: apiErr(500), retry: true, reason: "status 500"},
-		{name: "502", resp: resp(502, ""), err: apiErr(502), retry: true, reason: "status 502"},
-		{name: "504", resp: resp(504, ""), err: apiErr(504), retry: true, reason: "status 504"},
-		{name: "599", resp: resp(599, ""), err: apiErr(599), retry: true, reason: "status 599"},
-		{name: "500 with Retry-After over the limit still backs off", resp: resp(500, "3600"), err: apiErr(500), retry: true, reason: "status 500"},
-		{name: "501", resp: resp(501, ""), err: apiErr(501), retry: false, reason: "status 501 is final"},
+		{name: "context cancelled", ctx: cancelled, resp: resp(503, ""), retry: false, reason: "context done"},
+		{name: "429, no Retry-After", resp: resp(429, ""), retry: true, reason: "status 429"},
+		{name: "429, Retry-After under the limit", resp: resp(429, "60"), retry: true, reason: "status 429"},
+		{name: "429, Retry-After over the limit", resp: resp(429, "61"), retry: false, reason: "asks to wait 1m1s, over the 1m0s limit"},
+		{name: "503, HTTP-date over the limit", resp: resp(503, future), retry: false, reason: "over the 1m0s limit"},
+		{name: "503, HTTP-date in the past", resp: resp(503, "Sat, 01 Jan 2000 00:00:00 GMT"), retry: true, reason: "status 503"},
+		{name: "503, unreadable Retry-After", resp: resp(503, "soon"), retry: true, reason: "status 503"},
+		{name: "500", resp: resp(500, ""), retry: true, reason: "status 500"},
+		{name: "502", resp: resp(502, ""), retry: true, reason: "status 502"},
+		{name: "504", resp: resp(504, ""), retry: true, reason: "status 504"},
+		{name: "599", resp: resp(599, ""), retry: true, reason: "status 599"},
+		{name: "500 with Retry-After over the limit still backs off", resp: resp(500, "3600"), retry: true, reason: "status 500"},
+		{name: "501", resp: resp(501, ""), retry: false, reason: "status 501 is final"},
 		{name: "200 decoded", resp: resp(200, ""), retry: false, reason: "success"},
-		{name: "304", resp: resp(304, ""), err: apiErr(304), retry: false, reason: "status 304 is final"},
-		{name: "400", resp: resp(400, ""), err: apiErr(400), retry: false, reason: "status 400 is final"},
-		{name: "404", resp: resp(404, ""), err: apiErr(404), retry: false, reason: "status 404 is final"},
-		{name: "409", resp: resp(409, ""), err: apiErr(409), retry: false, reason: "status 409 is final"},
-		{name: "wrapped *APIError", resp: resp(404, ""), err: fmt.Errorf("x: %w", apiErr(404)), retry: false, reason: "status 404 is final"},
+		{name: "304", resp: resp(304, ""), retry: false, reason: "status 304 is final"},
+		{name: "400", resp: resp(400, ""), retry: false, reason: "status 400 is final"},
+		{name: "404", resp: resp(404, ""), retry: false, reason: "status 404 is final"},
+		{name: "409", resp: resp(409, ""), retry: false, reason: "status 409 is final"},
+		{name: "429, Retry-After 1 that jitter could carry past a deadline 1.1 s away", ctx: shortDeadline, resp: resp(429, "1"), retry: false, reason: "could outlast the context's deadline"},
+		{name: "429, Retry-After 1, deadline 1.3 s away", ctx: longDeadline, resp: resp(429, "1"), retry: true, reason: "status 429"},
 		{name: "connection reset", err: urlErr(syscall.ECONNRESET), retry: true, reason: "transport error"},
 		{name: "connection refused", err: urlErr(syscall.ECONNREFUSED), retry: true, reason: "transport error"},
 		{name: "TLS certificate", err: urlErr(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), retry: false, reason: "permanent transport error"},
@@ -115,18 +108,13 @@ func TestRetryDecision(t *testing.T) {
 		{name: "body cut short", resp: resp(200, ""), err: &readError{err: syscall.ECONNRESET}, retry: true, reason: "reading response body"},
 		{name: "body ends inside the JSON", resp: resp(200, ""), err: &readError{err: io.ErrUnexpectedEOF}, retry: true, reason: "reading response body"},
 		{name: "body over 16 MiB", resp: resp(200, ""), err: fmt.Errorf("%w: body over 16 MiB", ErrResponseTooLarge), retry: false, reason: "too large"},
-		{name: "page over 1000 items", resp: resp(200, ""), err: fmt.Errorf("decoding response: %w", ErrResponseTooLarge), retry: false, reason: "too large"},
-		{name: "malformed JSON", resp: resp(200, ""), err: fmt.Errorf("decoding response: %w", errors.New("bad")), retry: false, reason: "decoding response"},
-		{name: "mutation, 503", mutation: true, resp: resp(503, ""), err: apiErr(503), retry: false, reason: "not idempotent"},
-		{name: "mutation, reset", mutation: true, err: urlErr(syscall.ECONNRESET), retry: false, reason: "not idempotent"},
-		{name: "mutation, body cut short", mutation: true, resp: resp(200, ""), err: &readError{err: syscall.ECONNRESET}, retry: false, reason: "not idempotent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := tc.ctx
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			d := c.retryDecision(ctx, !tc.mutation, 0, tc.resp, tc.err)
+			d := c.retryDecision(ctx, tc.resp, tc.err)
 			if d.retry != tc.retry || !strings.Contains(d.reason, tc.reason) {
 				t.Errorf("retryDecision = %v, %q; want %v, %q", d.retry, d.reason, tc.retry, tc.reason)
 			}
@@ -139,16 +127,12 @@ func TestRetryDecision(t *testing.T) {
 // half of each step.
 func TestBackoff(t *testing.T) {
 	min, max := 100*time.Millisecond, 2*time.Second
-	c, err := NewClient(testToken, WithRetryWait(min, max))
-	if err != nil {
-		t.Fatal(err)
-	}
 	withRA := func(status int, v string) *http.Response {
 		return &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {v}}}
 	}
 	var spread bool
 	for range 200 {
-		got := c.backoff(0, withRA(429, "7"))
+		got := backoff(min, max, 0, withRA(429, "7"))
 		if got < 7*time.Second || got > 7*time.Second+7*time.Second/5 {
 			t.Fatalf("429 Retry-After 7: wait %s; want 7s..8.4s (the server's, even above max, never shorter)", got)
 		}
@@ -157,10 +141,10 @@ func TestBackoff(t *testing.T) {
 	if !spread {
 		t.Error("200 waits for Retry-After 7 were all exactly 7s: no jitter")
 	}
-	if got := c.backoff(0, withRA(503, "Sat, 01 Jan 2000 00:00:00 GMT")); got != 0 {
+	if got := backoff(min, max, 0, withRA(503, "Sat, 01 Jan 2000 00:00:00 GMT")); got != 0 {
 		t.Errorf("503 Retry-After in the past: wait %s; want 0", got)
 	}
-	if got := c.backoff(0, withRA(429, "99999999999999999999")); got != math.MaxInt64 {
+	if got := backoff(min, max, 0, withRA(429, "99999999999999999999")); got != math.MaxInt64 {
 		t.Errorf("429 Retry-After beyond int64: wait %s; want the largest Duration, no overflow", got)
 	}
 	for attempt := range 70 {
@@ -169,18 +153,16 @@ func TestBackoff(t *testing.T) {
 			want = min << attempt
 		}
 		for _, resp := range []*http.Response{nil, withRA(500, "7"), withRA(429, "soon")} {
-			got := c.backoff(attempt, resp)
+			got := backoff(min, max, attempt, resp)
 			if got < want/2 || got > want {
 				t.Fatalf("attempt %d: wait %s; want %s..%s", attempt, got, want/2, want)
 			}
 		}
 	}
-	c.retryWaitMin, c.retryWaitMax = 0, 0
-	if got := c.backoff(3, nil); got != 0 {
+	if got := backoff(0, 0, 3, nil); got != 0 {
 		t.Errorf("zero min: wait %s; want 0", got)
 	}
-	c.retryWaitMin, c.retryWaitMax = time.Nanosecond, time.Duration(math.MaxInt64)
-	if got := c.backoff(80, nil); got < time.Duration(math.MaxInt64/2) {
+	if got := backoff(time.Nanosecond, time.Duration(math.MaxInt64), 80, nil); got < time.Duration(math.MaxInt64/2) {
 		t.Errorf("huge max: wait %s; want the upper half of max", got)
 	}
 }

@@ -1,17 +1,20 @@
 package prefactor
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
-// This file holds the rules that keep the bearer token on the wire it was
-// meant for: which base URLs are accepted, which transport sends each
-// attempt, and what a redirect may carry.
+// This file holds what carries an attempt to the server: which base URLs
+// are accepted, the transport that sends each attempt within its time
+// limit, and what a redirect may do.
 
 // idleConnsPerHost is how many idle connections the client's own transport
 // keeps per host: enough for the most pages a walk fetches at once
@@ -63,33 +66,32 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// newHTTPClient builds the *http.Client that makes each attempt and returns
-// the transport whose idle connections Client.CloseIdleConnections closes.
-// The transport is the caller's (read at each attempt) or a pooled one of
-// our own; the redirect policy drops the Authorization header on the way to
-// another host.
+// newHTTPClient builds the *http.Client that sends each attempt, and returns
+// the function that closes the idle connections of the transport beneath.
+// Attempts go through an attemptTimeout around the caller's transport (read
+// at each attempt) or a pooled one of our own; the redirect policy is
+// checkRedirect, then the caller's.
 func newHTTPClient(cfg *clientConfig) (*http.Client, func()) {
-	hc := &http.Client{Timeout: cfg.timeout, CheckRedirect: checkRedirect(nil)}
-	if cfg.httpClient == nil {
+	timeout := cfg.timeout
+	var base http.RoundTripper
+	hc := &http.Client{CheckRedirect: checkRedirect(nil)}
+	closeIdle := func() {}
+	if caller := cfg.httpClient; caller != nil {
+		base = callerTransport{caller}
+		hc.Jar = caller.Jar
+		hc.CheckRedirect = checkRedirect(caller.CheckRedirect)
+		if caller.Timeout > 0 && caller.Timeout < timeout {
+			timeout = caller.Timeout
+		}
+		closeIdle = caller.CloseIdleConnections
+	} else {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = idleConnsPerHost
-		hc.Transport = keepIdle{t}
-		return hc, t.CloseIdleConnections
+		base, closeIdle = t, t.CloseIdleConnections
 	}
-	caller := cfg.httpClient
-	hc.Transport = callerTransport{caller}
-	hc.Jar = caller.Jar
-	hc.CheckRedirect = checkRedirect(caller.CheckRedirect)
-	if caller.Timeout > 0 && caller.Timeout < hc.Timeout {
-		hc.Timeout = caller.Timeout
-	}
-	return hc, caller.CloseIdleConnections
+	hc.Transport = &attemptTimeout{next: base, limit: timeout}
+	return hc, closeIdle
 }
-
-// keepIdle hides the transport's CloseIdleConnections from go-retryablehttp,
-// which calls it after every failed call (a 404 included) and would empty
-// the connection pool each time.
-type keepIdle struct{ http.RoundTripper }
 
 // callerTransport sends through the caller's *http.Client Transport as it is
 // at the time of each attempt, so a mock installed after NewClient still
@@ -104,19 +106,103 @@ func (t callerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return rt.RoundTrip(req)
 }
 
-// checkRedirect allows up to 10 redirects and removes the Authorization
-// header once the chain has left the first request's host and port, or gone
-// from https to http: a hop back to the API's host after a detour elsewhere
-// goes without it too, since the detour chose where it leads.
-// next, the caller's own policy, runs afterwards.
+// attemptTimeout bounds each attempt, from sending the request to reading
+// the last byte of its body, by limit (WithTimeout). It is a RoundTripper
+// rather than http.Client.Timeout so that a parallel walk's pacer, which
+// wraps it, holds an attempt back before its time starts, not during it.
+//
+// It has no CloseIdleConnections method on purpose: go-retryablehttp calls
+// its http.Client's CloseIdleConnections after every call that fails, a
+// 404 included, which would empty the connection pool each time.
+// Client.CloseIdleConnections reaches the transport beneath instead.
+type attemptTimeout struct {
+	next  http.RoundTripper
+	limit time.Duration
+}
+
+func (t *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
+	parent := req.Context()
+	ctx, cancel := context.WithTimeout(parent, t.limit)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		err = t.timedOut(ctx, parent, err)
+		cancel()
+		return nil, err
+	}
+	resp.Body = &timedBody{ReadCloser: resp.Body, t: t, ctx: ctx, parent: parent, cancel: cancel}
+	return resp, nil
+}
+
+// timedOut returns err as a timeout of the attempt when the attempt's own
+// limit ended it, not the caller's context.
+func (t *attemptTimeout) timedOut(ctx, parent context.Context, err error) error {
+	if ctx.Err() != nil && parent.Err() == nil {
+		return &attemptTimeoutError{limit: t.limit, err: err}
+	}
+	return err
+}
+
+// timedBody is a response body read within its attempt's time limit; Close
+// ends the attempt.
+type timedBody struct {
+	io.ReadCloser
+	t           *attemptTimeout
+	ctx, parent context.Context
+	cancel      context.CancelFunc
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.t.timedOut(b.ctx, b.parent, err)
+	}
+	return n, err
+}
+
+func (b *timedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// attemptTimeoutError is an attempt that ran out of its time. It is a
+// net.Error whose Timeout is true, like the errors of http.Client.Timeout.
+type attemptTimeoutError struct {
+	limit time.Duration
+	err   error
+}
+
+func (e *attemptTimeoutError) Error() string {
+	return fmt.Sprintf("attempt timed out after %s (WithTimeout): %v", e.limit, e.err)
+}
+func (e *attemptTimeoutError) Timeout() bool   { return true }
+func (e *attemptTimeoutError) Temporary() bool { return true }
+
+var _ net.Error = (*attemptTimeoutError)(nil)
+
+// checkRedirect returns the redirect policy: at most maxRedirects hops; a
+// 301, 302 or 303 answer to anything but a GET is refused, since net/http
+// would send it on as a GET without its body (a DELETE would become a GET
+// that succeeds); and the Authorization header is removed once the chain
+// has left the first request's host and port, or gone from https to http:
+// a hop back to the API's host after a detour elsewhere goes without it
+// too, since the detour chose where it leads. next, the caller's own
+// policy, runs afterwards.
 func checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
 		}
-		first := via[0].URL
+		first := via[0]
+		if resp := req.Response; resp != nil && first.Method != http.MethodGet {
+			switch resp.StatusCode {
+			case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther:
+				return fmt.Errorf("refusing a %d redirect of %s to %s: it would be sent on as a GET, without its body",
+					resp.StatusCode, first.Method, shorten(req.URL.Redacted(), maxShown, ""))
+			}
+		}
 		for _, hop := range append(via[1:len(via):len(via)], req) {
-			if hop.URL.Host != first.Host || (first.Scheme == "https" && hop.URL.Scheme != "https") {
+			if hop.URL.Host != first.URL.Host || (first.URL.Scheme == "https" && hop.URL.Scheme != "https") {
 				req.Header.Del("Authorization")
 				break
 			}
@@ -126,65 +212,4 @@ func checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.R
 		}
 		return nil
 	}
-}
-
-// checkToken reports a token that could not travel as a bearer token:
-// empty, or with a byte outside RFC 6750's b64token alphabet (letters,
-// digits, "-._~+/", then any number of "="). Refusing the rest up front
-// also means no quoting or escaping net/http applies can disguise the token
-// in an error message. The error names the byte's position, never the
-// token.
-func checkToken(token string) error {
-	if strings.TrimSpace(token) == "" {
-		return errors.New("empty API token")
-	}
-	pad := len(strings.TrimRight(token, "="))
-	if pad == 0 {
-		return errors.New("API token is only padding ('=')")
-	}
-	for i := 0; i < pad; i++ {
-		if !tokenByte[token[i]] {
-			return fmt.Errorf("API token has %s at byte %d; a bearer token holds only letters, digits, - . _ ~ + / and trailing = (RFC 6750)", describeByte(token[i]), i)
-		}
-	}
-	return nil
-}
-
-// tokenByte marks the bytes of RFC 6750's b64token before its padding.
-var tokenByte = func() (t [256]bool) {
-	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/") {
-		t[c] = true
-	}
-	return t
-}()
-
-// describeByte names a byte for an error without quoting anything secret.
-func describeByte(b byte) string {
-	switch {
-	case b == ' ':
-		return "a space"
-	case b == '\t':
-		return "a tab"
-	case b == '\r' || b == '\n':
-		return "a line break"
-	case b < ' ' || b == 0x7f:
-		return "a control character"
-	case b >= 0x80:
-		return "a non-ASCII byte"
-	case b == '=':
-		return "'=' before the end"
-	}
-	return fmt.Sprintf("the character %q", b)
-}
-
-// hasControl reports whether s holds a byte net/http refuses in a header
-// value (a control character other than tab), which would fail every
-// request rather than the constructor.
-func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if b := s[i]; (b < ' ' && b != '\t') || b == 0x7f {
-			return true
-		}
-	}
-	return false
 }

@@ -1,10 +1,6 @@
 package prefactor
 
-import (
-	"fmt"
-	"log/slog"
-	"time"
-)
+import "time"
 
 // TokenStatus is the state of an API token. Values the SDK does not know yet
 // are kept as the server sent them.
@@ -95,37 +91,3 @@ type CreatedAPIToken struct {
 	// create response only; store it now, it cannot be read back later.
 	Token Secret `json:"token"`
 }
-
-// Secret holds a credential. Printing it with fmt (any verb), logging it
-// with log/slog or encoding it with encoding/json gives a redacted form,
-// also as a field of a larger value; only Reveal returns the value.
-type Secret string
-
-const redacted = "[REDACTED]"
-
-// Reveal returns the secret value. Call it only where the value must leave
-// the program, such as an Authorization header.
-func (s Secret) Reveal() string { return string(s) }
-
-// String returns a redacted form.
-func (s Secret) String() string { return redacted }
-
-// GoString returns a redacted form, for the %#v verb.
-func (s Secret) GoString() string { return `prefactor.Secret("` + redacted + `")` }
-
-// Format writes a redacted form for every fmt verb.
-func (s Secret) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = f.Write([]byte(s.GoString()))
-		return
-	}
-	_, _ = f.Write([]byte(redacted))
-}
-
-// LogValue makes log/slog record a redacted form.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// MarshalJSON encodes a redacted form. log/slog's JSON handler encodes a
-// struct with encoding/json, so without it a Secret inside a logged struct
-// would print in clear. Decoding a JSON string into a Secret is unaffected.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
