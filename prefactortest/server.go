@@ -199,7 +199,7 @@ func start(tb testing.TB, tokens []prefactor.APIToken) (*Server, error) {
 	}
 	s.addTokens(tokens)
 	s.routes()
-	s.ts = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
+	s.ts = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serveHTTP)}}
 	s.ts.Start()
 	return s, nil
 }
@@ -335,11 +335,43 @@ func cloneToken(t prefactor.APIToken) prefactor.APIToken {
 	return t
 }
 
-// serve is the server's handler: record, turn away what is over the
-// concurrency limit, wait, then fail on purpose or authenticate and route
-// (or both, for a Fault with AfterHandling).
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRecordedBody))
+// outcome is how [Server.serve] ended.
+type outcome int
+
+const (
+	answered  outcome = iota // the answer went to the writer
+	hungUp                   // a Fault with Disconnect: no answer, the connection drops
+	abandoned                // the request's context ended while it waited: no answer
+)
+
+// serveHTTP is the listener's handler.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serve(w, r) == hungUp {
+		hangUp(w)
+	}
+}
+
+// hangUp closes the connection under w without writing a response.
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// Not hijackable (HTTP/2): aborting the handler resets the stream.
+	panic(http.ErrAbortHandler)
+}
+
+// serve answers r as the fake does, through the listener and through
+// Responder alike: record, turn away what is over the concurrency limit,
+// wait, then fail on purpose or authenticate and route (or both, for a
+// Fault with AfterHandling). It replaces r.Body with what it read.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) outcome {
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(io.LimitReader(r.Body, maxRecordedBody))
+	}
 	if len(body) == 0 {
 		body = nil
 	}
@@ -359,7 +391,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	fault, admitted := s.enter() // SetConcurrencyLimit's 429, if not admitted
 	failing := !admitted
 	if admitted {
-		fault, failing = s.takeFault()
+		fault, failing = s.takeFault(r)
 	}
 	s.mu.Unlock()
 	if admitted {
@@ -368,19 +400,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		defer leave()
 	}
 
-	if !s.wait(r, latency) {
+	switch s.wait(r, latency) {
+	case cancelled:
+		return abandoned
+	case closing:
 		writeReply(w, errorReply(http.StatusServiceUnavailable, prefactor.CodeUnexpected, "fake server is shutting down", nil))
-		return
+		return answered
 	}
 	switch {
 	case !failing:
 		s.handle(w, r)
 	case fault.AfterHandling:
 		s.handle(httptest.NewRecorder(), r) // the answer is lost
-		fault.serve(w)
+		fallthrough
 	default:
+		if fault.Disconnect {
+			return hungUp
+		}
 		fault.serve(w)
 	}
+	return answered
 }
 
 // handle authenticates r and routes it.
@@ -398,21 +437,30 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// wait sleeps d, unless the request is cancelled (false) or the server
-// closes (false).
-func (s *Server) wait(r *http.Request, d time.Duration) bool {
+// waited is how a wait of [Server.wait] ended.
+type waited int
+
+const (
+	elapsed   waited = iota // the time passed
+	cancelled               // the request's context ended first
+	closing                 // the server closed first
+)
+
+// wait sleeps d, unless the request's context ends or the server closes
+// first.
+func (s *Server) wait(r *http.Request, d time.Duration) waited {
 	if d <= 0 {
-		return true
+		return elapsed
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
+		return elapsed
 	case <-r.Context().Done():
-		return false
+		return cancelled
 	case <-s.done:
-		return false
+		return closing
 	}
 }
 
