@@ -18,7 +18,7 @@ import (
 // DefaultTokenLifetime is how long a token the fake creates lives when the
 // create request sends no expires_at: it expires this long after its
 // creation, by the server's clock.
-const DefaultTokenLifetime = 90 * day
+const DefaultTokenLifetime = 90 * 24 * time.Hour
 
 // serverStream picks the pseudo-random stream a Server draws the IDs and
 // values of created tokens from; FakeTokens uses other streams of the same

@@ -233,7 +233,8 @@ type pingBody struct {
 }
 
 // URL returns the server's base URL, e.g. "http://127.0.0.1:41233"; pass it
-// to prefactor.WithBaseURL.
+// to prefactor.WithBaseURL. Unlike httptest.Server's URL field it is a
+// method: srv.URL().
 func (s *Server) URL() string { return s.ts.URL }
 
 // Client returns a client of the fake: base URL, Token and the server's
