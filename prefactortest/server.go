@@ -19,9 +19,11 @@ import (
 )
 
 // Token is the bearer token the fake server accepts; it belongs to the
-// account AccountID. Server.Client sends it; to build a client yourself, pass it to prefactor.NewClient (or set
-// PREFACTOR_API_TOKEN to it) together with Server.URL as the base URL.
-const Token = "pf_test_prefactortest_token"
+// account AccountID. [Server.Client] sends it; to build a client yourself,
+// pass it to prefactor.NewClient (or set PREFACTOR_API_TOKEN to it) with
+// [Server.URL] as the base URL. Like the API's tokens it is a JWT: its
+// payload is {"sub":"prefactortest","account_id":AccountID}.
+const Token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJwcmVmYWN0b3J0ZXN0IiwiYWNjb3VudF9pZCI6IjAxaHF6N3plZTA4NXZzcGY3Y3FxdHg1ODh5OTFydDJ3In0.YAe0i-wq6oicOmo9kvbtLe0mRI0merRhrtnUUxGEX1Q"
 
 // Server is an in-process fake of the Prefactor API on httptest, for tests
 // of code that uses prefactor-go and for offline demos. Every request needs
@@ -84,19 +86,20 @@ const Token = "pf_test_prefactortest_token"
 // "environment_id":…,"expires_at":…}} and checks it: token_scope is
 // required and one of account, environment and agent_deployment;
 // environment needs environment_id; agent_deployment needs agent_id and
-// environment_id; a field the scope does not use, and an expires_at that
-// is not RFC 3339 or not in the future, are refused.
-// Missing fields are 400 required_value, bad ones 400 invalid_value, with
-// one entry per field in "errors". The new token has an ID shaped like
-// FakeTokens' ones, a value starting "pf_", no creator, inserted_at and
-// updated_at at the server's clock and, without expires_at,
+// environment_id; a field the scope does not use, and an expires_at that is
+// not RFC 3339 or not in the future, are refused. Missing fields are 400
+// required_value, bad ones 400 invalid_value, with one entry per field in
+// "errors". The new token has an ID shaped like FakeTokens' ones, a value
+// shaped like the API's (a JWT whose payload holds the token's ID as "sub",
+// its creation as "iat" and its expiry as "exp"), no creator, inserted_at
+// and updated_at at the server's clock and, without expires_at,
 // DefaultTokenLifetime later as its expiry. Without account_id it joins the
 // calling token's account, AccountID. An agent_deployment token keeps its
-// agent_id and gets an agent_deployment_id, the same for every token of
-// one agent and environment. The value appears in the create answer only,
-// as with the real service. IDs and values come from a fixed seed, so a
-// server whose clock is fixed (SetClock) creates the same tokens in every
-// run. [Server.SetValidationErrors] switches the refusals to the API's
+// agent_id and gets an agent_deployment_id, the same for every token of one
+// agent and environment. The value appears in the create answer only, as
+// with the real service. IDs and values come from a fixed seed, so a server
+// whose clock is fixed (SetClock) creates the same tokens in every run.
+// [Server.SetValidationErrors] switches the refusals to the API's
 // validation_errors form.
 //
 // # Idempotency keys
