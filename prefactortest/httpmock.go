@@ -72,13 +72,14 @@ var (
 )
 
 // ListResponder returns an httpmock.Responder that answers a list request
-// over tokens exactly as the fake Server does (see Server): account_id,
-// sorting, pagination[offset] and pagination[page_size] are honoured, bad
-// values get 400 invalid_value, and the body is the API's JSON with its
-// pagination and sorting objects. It does not check the bearer token, but
-// answers as if Token had sent the request: without account_id it lists
-// the tokens of AccountID and those with no AccountID. tokens is copied;
-// later changes to it are not seen.
+// over tokens exactly as the fake [Server] does (see Listing in the package
+// doc): account_id, sorting, pagination[offset] and pagination[page_size]
+// are honoured, bad values get 400 invalid_value, and the body is the API's
+// JSON with its pagination and sorting objects. It does not check the
+// bearer token, but answers as if [Token] had sent the request: without
+// account_id it lists the tokens of [AccountID] and those with no
+// AccountID. tokens is copied; later changes to it are not seen. For the
+// whole fake behind httpmock, use [Server.Responder].
 //
 // Register it for the path alone and let it read the query:
 //
