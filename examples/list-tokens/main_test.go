@@ -261,10 +261,10 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 	tests := []struct {
 		name  string
 		token string
-		fault *prefactortest.Fault // for the list, after the token check
+		fault *prefactortest.Fault // aimed at the list, after the token check
 		want  []string
 	}{
-		{"the list is refused", prefactortest.Token, &prefactortest.Fault{Status: http.StatusForbidden, Code: prefactor.CodeNotPermitted, Message: "no access"},
+		{"the list is refused", prefactortest.Token, &prefactortest.Fault{Path: "/api/v1/api_token", Status: http.StatusForbidden, Code: prefactor.CodeNotPermitted, Message: "no access"},
 			[]string{"list-tokens: not_permitted: no access (HTTP 403)"}},
 		{"wrong token", "not-the-token", nil, []string{"the API refused the token: bad_authtoken", "HTTP 401"}},
 	}
@@ -272,7 +272,6 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			online(t, srv, tt.token)
 			if tt.fault != nil {
-				srv.FailNext(1, pingPasses)
 				srv.FailNext(1, *tt.fault)
 			}
 			code, stdout, stderr := runCmd(t)
@@ -292,14 +291,6 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 			}
 		})
 	}
-}
-
-// pingPasses answers the token check as the API does, so that a Fault
-// queued after it with FailNext reaches the request that follows.
-var pingPasses = prefactortest.Fault{
-	Status: http.StatusOK,
-	Header: http.Header{"Content-Type": {"application/json"}},
-	Body:   `{"status":"success"}`,
 }
 
 // Bad flags exit 2 before anything is sent, offline fake or not.
@@ -341,5 +332,27 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if code, _, stderr := runCmd(t, "-h"); code != 0 || !strings.Contains(stderr, "-page-size") {
 		t.Errorf("-h: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A missing token never passes for the demo: PREFACTOR_API_URL alone is
+// refused, and only -demo uses the demo while a token is set.
+func TestNeverPretends(t *testing.T) {
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+	t.Setenv("PREFACTOR_API_TOKEN", "")
+	t.Setenv("PREFACTOR_API_URL", srv.URL())
+	code, stdout, stderr := runCmd(t)
+	const want = "list-tokens: PREFACTOR_API_URL is set but PREFACTOR_API_TOKEN is not: set PREFACTOR_API_TOKEN to use that API, or unset PREFACTOR_API_URL (or add -demo) to use the offline demo\n"
+	if code != 2 || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing and %q", code, stdout, stderr, want)
+	}
+
+	online(t, srv, prefactortest.Token)
+	code, stdout, stderr = runCmd(t, "-demo")
+	if code != 0 || !strings.Contains(stderr, "list-tokens: -demo: using an offline fake API") || len(strings.Split(strings.TrimSpace(stdout), "\n")) != len(ownTokens())+1 {
+		t.Errorf("-demo with a token: exit %d, stderr %q, stdout\n%s", code, stderr, stdout)
+	}
+	if n := srv.RequestCount(); n != 0 {
+		t.Errorf("%d requests reached the API at PREFACTOR_API_URL", n)
 	}
 }
