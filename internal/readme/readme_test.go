@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/prefactortest"
@@ -108,22 +109,64 @@ func TestReadmeShape(t *testing.T) {
 	}
 }
 
-// Relative links point at files that exist.
+// slugs returns the anchors of the Markdown file name's headings, as
+// GitHub makes them: lower case, punctuation dropped, spaces as hyphens.
+func slugs(t *testing.T, name string) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	inCode := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+		}
+		title, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " ")
+		if inCode || !ok || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		slug := strings.Map(func(r rune) rune {
+			switch {
+			case r == ' ':
+				return '-'
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				return unicode.ToLower(r)
+			}
+			return -1
+		}, title)
+		out[slug] = true
+	}
+	return out
+}
+
+// Relative links point at files that exist, and at headings that exist in
+// Markdown files.
 func TestLinks(t *testing.T) {
 	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
-	for _, name := range documents(t) {
+	for _, name := range append(documents(t), "CHANGELOG.md", "CONTRIBUTING.md", "SECURITY.md") {
 		data, err := os.ReadFile(filepath.Join(root, name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range link.FindAllSubmatch(data, -1) {
 			target := string(m[1])
-			if strings.Contains(target, "://") || strings.HasPrefix(target, "#") || strings.HasPrefix(target, "mailto:") {
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 				continue
 			}
-			target, _, _ = strings.Cut(target, "#")
-			if _, err := os.Stat(filepath.Join(root, filepath.Dir(name), target)); err != nil {
-				t.Errorf("%s links to %s, which does not exist", name, m[1])
+			file, anchor, _ := strings.Cut(target, "#")
+			if file == "" {
+				file = name
+			} else {
+				file = filepath.Join(filepath.Dir(name), file)
+			}
+			if _, err := os.Stat(filepath.Join(root, file)); err != nil {
+				t.Errorf("%s links to %s, which does not exist", name, target)
+				continue
+			}
+			if anchor != "" && strings.HasSuffix(file, ".md") && !slugs(t, file)[anchor] {
+				t.Errorf("%s links to %s, a heading %s does not have", name, target, file)
 			}
 		}
 	}
