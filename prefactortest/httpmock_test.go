@@ -1,7 +1,6 @@
 package prefactortest_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -46,22 +45,7 @@ func TestListResponderAnswersLikeTheServer(t *testing.T) {
 		"sorting=title",
 		"pagination%5Bpage_size%5D=101",
 	} {
-		want := get(t, srv, q, bearer)
-		req, err := http.NewRequest(http.MethodGet, "https://app.prefactorai.com/api/v1/api_token?"+q, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := respond(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != want.status || !bytes.Equal(body, want.body) || resp.Header.Get("Content-Type") != want.header.Get("Content-Type") {
-			t.Errorf("query %q: responder gave %d %s\nserver gave %d %s", q, resp.StatusCode, body, want.status, want.body)
-		}
-		if resp.Request != req {
-			t.Errorf("query %q: the response does not point at its request", q)
-		}
+		checkSameAnswer(t, "query "+q, respondTo(t, respond, http.MethodGet, listPath+"?"+q, ""), get(t, srv, q, bearer))
 	}
 }
 
@@ -227,26 +211,10 @@ func TestResponderAnswersLikeTheServer(t *testing.T) {
 		{http.MethodGet, "/api/v1/ping", "Bearer wrong"},
 		{http.MethodGet, "/api/v1/elsewhere", bearer},
 	} {
-		overNet := lcServer(t, tokens...)
-		want := send(t, overNet, r.method, r.target, r.auth)
-
-		mocked := lcServer(t, tokens...)
-		req, err := http.NewRequest(r.method, "https://app.prefactorai.com"+r.target, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", r.auth)
-		resp, err := mocked.Responder()(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", r.method, r.target, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != want.status || !bytes.Equal(body, want.body) || resp.Header.Get("Content-Type") != want.header.Get("Content-Type") {
-			t.Errorf("%s %s: responder gave %d %s\nserver gave %d %s", r.method, r.target, resp.StatusCode, body, want.status, want.body)
-		}
-		if resp.Request != req {
-			t.Errorf("%s %s: the response does not point at its request", r.method, r.target)
-		}
+		// Two fakes, so that the suspend happens once on each.
+		want := send(t, lcServer(t, tokens...), r.method, r.target, r.auth)
+		got := respondTo(t, lcServer(t, tokens...).Responder(), r.method, r.target, r.auth)
+		checkSameAnswer(t, r.method+" "+r.target, got, want)
 	}
 }
 

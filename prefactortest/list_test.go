@@ -2,7 +2,6 @@ package prefactortest_test
 
 import (
 	"encoding/json"
-	"io"
 	"math"
 	"math/big"
 	"net/http"
@@ -20,18 +19,10 @@ func TestPageIndexOfHugeOffsets(t *testing.T) {
 	for _, size := range []int{1, 2, 7, 25, 100} {
 		for _, offset := range []int{math.MaxInt, math.MaxInt - 1, math.MaxInt - 24, math.MaxInt - 99, math.MaxInt / 2, math.MaxInt/2 + 1} {
 			q := "pagination%5Boffset%5D=" + strconv.Itoa(offset) + "&pagination%5Bpage_size%5D=" + strconv.Itoa(size)
-			req, err := http.NewRequest(http.MethodGet, "https://app.prefactorai.com/api/v1/api_token?"+q, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := respond(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
+			a := respondTo(t, respond, http.MethodGet, listPath+"?"+q, "")
 			var l struct{ Pagination prefactor.Pagination }
-			if err := json.Unmarshal(body, &l); err != nil || resp.StatusCode != http.StatusOK {
-				t.Fatalf("offset %d, size %d: %d %s", offset, size, resp.StatusCode, body)
+			if err := json.Unmarshal(a.body, &l); err != nil || a.status != http.StatusOK {
+				t.Fatalf("offset %d, size %d: %d %s", offset, size, a.status, a.body)
 			}
 
 			// ceil(offset/size)+1 in exact arithmetic, capped at MaxInt.

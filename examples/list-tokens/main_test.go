@@ -293,7 +293,8 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 	}
 }
 
-// Bad flags exit 2 before anything is sent, offline fake or not.
+// Bad flags and a bad environment exit 2 before anything is sent, offline
+// fake or not.
 func TestUsageErrors(t *testing.T) {
 	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
 	online(t, srv, prefactortest.Token)
@@ -323,6 +324,12 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%q: stderr %q lacks the usage", tt.args, stderr)
 		}
 	}
+	// So is PREFACTOR_API_URL without a token: it never passes for the demo.
+	t.Setenv("PREFACTOR_API_TOKEN", "")
+	const noToken = "list-tokens: PREFACTOR_API_URL is set but PREFACTOR_API_TOKEN is not: set PREFACTOR_API_TOKEN to use that API, or unset PREFACTOR_API_URL (or add -demo) to use the offline demo\n"
+	if code, stdout, stderr := runCmd(t); code != 2 || stdout != "" || stderr != noToken {
+		t.Errorf("PREFACTOR_API_URL without a token: exit %d, stdout %q, stderr %q; want 2, nothing and %q", code, stdout, stderr, noToken)
+	}
 	if reqs := srv.Requests(); len(reqs) != 0 {
 		t.Errorf("bad flags sent %d requests: %v", len(reqs), paths(reqs))
 	}
@@ -335,24 +342,17 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// A missing token never passes for the demo: PREFACTOR_API_URL alone is
-// refused, and only -demo uses the demo while a token is set.
-func TestNeverPretends(t *testing.T) {
+// -demo lists the demo's tokens even when a token is set, and leaves the
+// API alone.
+func TestDemoFlag(t *testing.T) {
 	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
-	t.Setenv("PREFACTOR_API_TOKEN", "")
-	t.Setenv("PREFACTOR_API_URL", srv.URL())
-	code, stdout, stderr := runCmd(t)
-	const want = "list-tokens: PREFACTOR_API_URL is set but PREFACTOR_API_TOKEN is not: set PREFACTOR_API_TOKEN to use that API, or unset PREFACTOR_API_URL (or add -demo) to use the offline demo\n"
-	if code != 2 || stdout != "" || stderr != want {
-		t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing and %q", code, stdout, stderr, want)
-	}
-
 	online(t, srv, prefactortest.Token)
-	code, stdout, stderr = runCmd(t, "-demo")
-	if code != 0 || !strings.Contains(stderr, "list-tokens: -demo: using an offline fake API") || len(strings.Split(strings.TrimSpace(stdout), "\n")) != len(ownTokens())+1 {
-		t.Errorf("-demo with a token: exit %d, stderr %q, stdout\n%s", code, stderr, stdout)
+	code, stdout, stderr := runCmd(t, "-demo", "-json")
+	var listed []prefactor.APIToken
+	if err := json.Unmarshal([]byte(stdout), &listed); err != nil || code != 0 || len(listed) != len(ownTokens()) {
+		t.Errorf("exit %d, %d tokens (%v); want 0 and the demo's %d", code, len(listed), err, len(ownTokens()))
 	}
-	if n := srv.RequestCount(); n != 0 {
-		t.Errorf("%d requests reached the API at PREFACTOR_API_URL", n)
+	if !strings.Contains(stderr, "list-tokens: -demo: using an offline fake API") || srv.RequestCount() != 0 {
+		t.Errorf("stderr %q, %d requests to the API; want the -demo notice and none", stderr, srv.RequestCount())
 	}
 }
