@@ -3,17 +3,28 @@ package prefactortest
 import (
 	"encoding/json"
 	"net/http"
+	"path"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 )
 
 // Fault is an answer the fake server gives instead of its normal one, to
-// test how code copes with failures; see Server.FailNext. The zero Fault is
-// a 500 with the API's error JSON, sent before the request is handled, so
-// that it changes nothing.
+// test how code copes with failures; see [Server.FailNext]. The zero Fault
+// is a 500 with the API's error JSON for the next request of any route,
+// sent before the request is handled, so that it changes nothing.
 type Fault struct {
+	// Method, when set, aims the fault at requests with this HTTP method
+	// ("POST"), compared without regard to case; "" matches any method.
+	Method string
+	// Path, when set, aims the fault at requests whose unescaped URL path
+	// matches it as a [path.Match] pattern, such as
+	// "/api/v1/api_token/*/revoke" ("*" stands for one path segment);
+	// "" matches any path.
+	Path string
 	// Status is the HTTP status; 0 means 500.
 	Status int
 	// Code is the error code in the body; "" picks the usual one for
@@ -50,8 +61,9 @@ type Fault struct {
 	// success body. Its Content-Type is text/plain unless Header sets one.
 	Body string
 	// Disconnect closes the connection without answering, like a server
-	// that crashed or a network that dropped. The other fields but
-	// AfterHandling are unused.
+	// that crashed or a network that dropped; through [Server.Responder]
+	// the request fails with a transport error instead. The other fields
+	// but Method, Path and AfterHandling are unused.
 	Disconnect bool
 	// AfterHandling makes the server handle the request first, as it would
 	// without the fault: authentication, the route and its changes to the
@@ -87,19 +99,47 @@ type pendingFault struct {
 	left  int
 }
 
-// FailNext makes the next n requests (of any route, authenticated or not)
-// get f instead of their normal answer; with f.AfterHandling they are
-// carried out first. Calls queue up: FailNext(2, a)
-// then FailNext(1, b) fails two requests with a, then one with b. n <= 0
-// does nothing. Each failed request still appears in Requests.
+// FailNext makes the next n requests that f matches (authenticated or not;
+// any request when f has no Method and no Path) get f instead of their
+// normal answer; with f.AfterHandling they are carried out first. Each
+// failed request still appears in [Server.Requests]. n <= 0 does nothing.
+//
+// Calls queue up, and a request takes the first queued fault that matches
+// it: FailNext(2, a) then FailNext(1, b) fails two requests with a, then
+// one with b. A request that no queued fault matches passes untouched, and
+// the faults keep their places.
+//
+// A malformed f.Path queues nothing: on a server from [NewServer] FailNext
+// fails the test with tb.Errorf, saying why; on one from [Start] the fault
+// is dropped.
 func (s *Server) FailNext(n int, f Fault) {
 	if n <= 0 {
+		return
+	}
+	if _, err := path.Match(f.Path, ""); err != nil {
+		if s.tb != nil {
+			s.tb.Helper()
+			s.tb.Errorf("prefactortest: FailNext: Fault.Path %q: %v", f.Path, err)
+		}
 		return
 	}
 	f = f.freeze()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, pendingFault{fault: f, left: n})
+}
+
+// matches reports whether f is aimed at r: its Method and Path, where set,
+// match r's. FailNext checked the pattern.
+func (f *Fault) matches(r *http.Request) bool {
+	if f.Method != "" && !strings.EqualFold(f.Method, r.Method) {
+		return false
+	}
+	if f.Path == "" {
+		return true
+	}
+	ok, _ := path.Match(f.Path, r.URL.Path)
+	return ok
 }
 
 // SetLatency delays every later answer, faults included, by d; 0 removes
@@ -111,18 +151,21 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = max(d, 0)
 }
 
-// takeFault returns the fault the current request gets, if any. The
-// caller holds s.mu.
-func (s *Server) takeFault() (Fault, bool) {
-	if len(s.faults) == 0 {
-		return Fault{}, false
+// takeFault returns the fault r gets, if any: the first queued one that
+// matches it, which is then used up once. The caller holds s.mu.
+func (s *Server) takeFault(r *http.Request) (Fault, bool) {
+	for i := range s.faults {
+		p := &s.faults[i]
+		if !p.fault.matches(r) {
+			continue
+		}
+		f := p.fault
+		if p.left--; p.left == 0 {
+			s.faults = slices.Delete(s.faults, i, i+1)
+		}
+		return f, true
 	}
-	p := &s.faults[0]
-	f := p.fault
-	if p.left--; p.left == 0 {
-		s.faults = s.faults[1:]
-	}
-	return f, true
+	return Fault{}, false
 }
 
 // defaultFaultCodes is the code a Fault without one carries.
@@ -135,12 +178,8 @@ var defaultFaultCodes = map[int]prefactor.ErrorCode{
 	http.StatusNotImplemented:      prefactor.CodeNotImplemented,
 }
 
-// serve answers with the fault.
+// serve answers with the fault; a Disconnect is the caller's to carry out.
 func (f Fault) serve(w http.ResponseWriter) {
-	if f.Disconnect {
-		hangUp(w)
-		return
-	}
 	status := f.Status
 	if status == 0 {
 		status = http.StatusInternalServerError
@@ -184,16 +223,4 @@ func (f Fault) serve(w http.ResponseWriter) {
 	}
 	rep.header = header
 	writeReply(w, rep)
-}
-
-// hangUp closes the connection under w without writing a response.
-func hangUp(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	// Not hijackable (HTTP/2): aborting the handler resets the stream.
-	panic(http.ErrAbortHandler)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -403,6 +405,117 @@ func TestFaultErrors(t *testing.T) {
 		e := decodeError(t, get(t, srv, "", bearer), http.StatusInternalServerError)
 		if e.Code != string(prefactor.CodeUnexpected) || !strings.Contains(e.Message, "Fault.Errors") {
 			t.Errorf("got %+v", e)
+		}
+	})
+}
+
+// statuses sends each request (method and target, no body) to srv and
+// returns the statuses of the answers.
+func statuses(t *testing.T, srv *prefactortest.Server, requests ...[2]string) []int {
+	t.Helper()
+	var out []int
+	for _, r := range requests {
+		out = append(out, call(t, srv, r[0], r[1], "").status)
+	}
+	return out
+}
+
+func TestFaultAimedAtARoute(t *testing.T) {
+	a, b := prefactortest.FakeTokens(2)[0].ID, prefactortest.FakeTokens(2)[1].ID
+	list := [2]string{http.MethodGet, listPath}
+	getA := [2]string{http.MethodGet, tokenPath(a)}
+	revokeA := [2]string{http.MethodPost, tokenPath(a) + "/revoke"}
+	revokeB := [2]string{http.MethodPost, tokenPath(b) + "/revoke"}
+	const revokes = "/api/v1/api_token/*/revoke"
+
+	tests := []struct {
+		name     string
+		faults   []prefactortest.Fault
+		requests [][2]string
+		want     []int
+	}{
+		{"method only",
+			[]prefactortest.Fault{{Status: 500, Method: http.MethodPost}},
+			[][2]string{list, getA, revokeA, revokeB}, []int{200, 200, 500, 200}},
+		{"method in any case",
+			[]prefactortest.Fault{{Status: 500, Method: "post"}},
+			[][2]string{list, revokeA}, []int{200, 500}},
+		{"path only",
+			[]prefactortest.Fault{{Status: 500, Path: "/api/v1/api_token/*"}},
+			[][2]string{list, revokeA, getA, getA}, []int{200, 200, 500, 200}},
+		{"method and path",
+			[]prefactortest.Fault{{Status: 500, Method: http.MethodPost, Path: revokes}},
+			[][2]string{list, getA, revokeA, revokeB, list}, []int{200, 200, 500, 200, 200}},
+		{"n counts matching requests only",
+			[]prefactortest.Fault{{Status: 503, Method: http.MethodGet, Path: listPath}},
+			[][2]string{getA, getA, list, list}, []int{200, 200, 503, 200}},
+		{"a request takes the first fault that matches it",
+			[]prefactortest.Fault{{Status: 500, Path: revokes}, {Status: 409}},
+			[][2]string{list, revokeA, revokeB}, []int{409, 500, 200}},
+		{"aimed faults keep their order",
+			[]prefactortest.Fault{{Status: 500, Path: revokes}, {Status: 502, Path: revokes}},
+			[][2]string{list, revokeA, list, revokeB}, []int{200, 500, 200, 502}},
+		{"nothing matches",
+			[]prefactortest.Fault{{Status: 500, Method: http.MethodDelete}, {Status: 500, Path: "/api/v1/ping"}},
+			[][2]string{list, getA, revokeA}, []int{200, 200, 200}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := lcServer(t, prefactortest.FakeTokens(2)...)
+			for _, f := range tt.faults {
+				srv.FailNext(1, f)
+			}
+			if got := statuses(t, srv, tt.requests...); !slices.Equal(got, tt.want) {
+				t.Errorf("statuses %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	t.Run("the pattern meets the unescaped path", func(t *testing.T) {
+		srv := lcServer(t, tokenWith("a b", prefactor.TokenStatusActive))
+		srv.FailNext(1, prefactortest.Fault{Status: 500, Path: "/api/v1/api_token/a b/revoke"})
+		if got := statuses(t, srv, [2]string{http.MethodPost, "/api/v1/api_token/a%20b/revoke"}); !slices.Equal(got, []int{500}) {
+			t.Errorf("statuses %v, want [500]", got)
+		}
+	})
+}
+
+// errorsTB is a testing.TB that keeps what Errorf reports instead of
+// failing the test.
+type errorsTB struct {
+	testing.TB
+	errs []string
+}
+
+func (tb *errorsTB) Errorf(format string, args ...any) {
+	tb.errs = append(tb.errs, fmt.Sprintf(format, args...))
+}
+
+func TestFaultWithAMalformedPath(t *testing.T) {
+	bad := prefactortest.Fault{Status: 500, Path: "/api/v1/api_token/[x"}
+
+	t.Run("NewServer fails the test", func(t *testing.T) {
+		tb := &errorsTB{TB: t}
+		srv := prefactortest.NewServer(tb)
+		srv.FailNext(1, bad)
+		if len(tb.errs) != 1 || !strings.Contains(tb.errs[0], `Fault.Path "/api/v1/api_token/[x"`) || !strings.Contains(tb.errs[0], "syntax error in pattern") {
+			t.Errorf("reported %q, want one error naming the pattern", tb.errs)
+		}
+		if got := get(t, srv, "", bearer).status; got != http.StatusOK {
+			t.Errorf("status %d after a refused fault, want 200: nothing was queued", got)
+		}
+	})
+
+	t.Run("Start drops the fault", func(t *testing.T) {
+		srv, err := prefactortest.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		srv.FailNext(1, bad)
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusTeapot})
+		if got := get(t, srv, "", bearer).status; got != http.StatusTeapot {
+			t.Errorf("status %d, want the well-formed fault's 418", got)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
@@ -52,6 +53,43 @@ func send(t *testing.T, srv *prefactortest.Server, method, target, auth string) 
 		t.Fatal(err)
 	}
 	return answer{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// respondTo hands method target, on the API's default host and with the
+// Authorization header auth ("" sends none), to respond as an httpmock
+// transport would, and returns the raw answer. It fails the test when the
+// responder errs or its response does not point at the request.
+func respondTo(t *testing.T, respond httpmock.Responder, method, target, auth string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, "https://app.prefactorai.com"+target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := respond(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Request != req {
+		t.Errorf("%s %s: the response does not point at its request", method, target)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// checkSameAnswer checks that a responder's answer to what is the
+// server's: the same status, content type and body.
+func checkSameAnswer(t *testing.T, what string, got, want answer) {
+	t.Helper()
+	if got.status != want.status || !bytes.Equal(got.body, want.body) || got.header.Get("Content-Type") != want.header.Get("Content-Type") {
+		t.Errorf("%s: responder gave %d %s\nserver gave %d %s", what, got.status, got.body, want.status, want.body)
+	}
 }
 
 // waitLimit bounds every wait of these tests for something that should

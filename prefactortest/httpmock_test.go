@@ -1,12 +1,15 @@
 package prefactortest_test
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	prefactor "github.com/prefactor-sdk/prefactor-go"
@@ -42,22 +45,7 @@ func TestListResponderAnswersLikeTheServer(t *testing.T) {
 		"sorting=title",
 		"pagination%5Bpage_size%5D=101",
 	} {
-		want := get(t, srv, q, bearer)
-		req, err := http.NewRequest(http.MethodGet, "https://app.prefactorai.com/api/v1/api_token?"+q, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := respond(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != want.status || !bytes.Equal(body, want.body) || resp.Header.Get("Content-Type") != want.header.Get("Content-Type") {
-			t.Errorf("query %q: responder gave %d %s\nserver gave %d %s", q, resp.StatusCode, body, want.status, want.body)
-		}
-		if resp.Request != req {
-			t.Errorf("query %q: the response does not point at its request", q)
-		}
+		checkSameAnswer(t, "query "+q, respondTo(t, respond, http.MethodGet, listPath+"?"+q, ""), get(t, srv, q, bearer))
 	}
 }
 
@@ -128,5 +116,218 @@ func TestErrorResponder(t *testing.T) {
 	e = apiError(t, err)
 	if e.StatusCode != http.StatusServiceUnavailable || e.Code != prefactor.CodeUnexpected || e.Message != "Service Unavailable" || e.Attempts != 3 {
 		t.Errorf("got %+v", e)
+	}
+}
+
+// responderClient returns a client whose requests srv.Responder answers
+// through an httpmock transport, and that transport.
+func responderClient(t *testing.T, srv *prefactortest.Server, opts ...prefactor.Option) (*prefactor.Client, *httpmock.MockTransport) {
+	t.Helper()
+	mock := httpmock.NewMockTransport()
+	mock.RegisterNoResponder(srv.Responder())
+	opts = append([]prefactor.Option{
+		prefactor.WithHTTPClient(&http.Client{Transport: mock}),
+		prefactortest.FastRetries(),
+	}, opts...)
+	c, err := prefactor.NewClient(prefactortest.Token, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, mock
+}
+
+// The whole lifecycle through httpmock, on the fake's store and record.
+func TestResponderThroughTheSDK(t *testing.T) {
+	ctx := context.Background()
+	tokens := prefactortest.FakeTokens(70)
+	srv := lcServer(t, tokens...)
+	c, mock := responderClient(t, srv)
+
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	got, err := collect(ctx, c, &prefactor.ListAPITokensOptions{PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := callersTokens(tokens); !sameJSON(t, got, want) {
+		t.Errorf("All returned %v, want the caller's %d", ids(got), len(want))
+	}
+	tok, err := c.APITokens.Get(ctx, tokens[0].ID)
+	if err != nil || tok.ID != tokens[0].ID || tok.AvailableActions == nil {
+		t.Fatalf("Get: %+v, %v", tok, err)
+	}
+	created, err := c.APITokens.Create(ctx, &prefactor.CreateAPITokenRequest{TokenScope: prefactor.TokenScopeAccount})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if revoked, err := c.APITokens.Revoke(ctx, created.ID); err != nil || revoked.Status != prefactor.TokenStatusRevoked {
+		t.Fatalf("Revoke: %+v, %v", revoked, err)
+	}
+	if err := c.APITokens.Delete(ctx, created.ID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := c.APITokens.Get(ctx, created.ID); !errors.Is(err, prefactor.ErrNotFound) {
+		t.Errorf("Get after Delete: %v, want ErrNotFound", err)
+	}
+	if n := len(srv.Tokens()); n != len(tokens) {
+		t.Errorf("the store holds %d tokens, want the %d it started with", n, len(tokens))
+	}
+
+	var sent []string
+	for _, r := range srv.Requests() {
+		sent = append(sent, r.Method+" "+strings.TrimPrefix(r.Path, "/api/v1/"))
+		if r.Header.Get("Authorization") != bearer {
+			t.Errorf("%s %s recorded without the bearer token", r.Method, r.Path)
+		}
+	}
+	id := created.ID
+	want := []string{
+		"GET ping", "GET api_token", "GET api_token", "GET api_token", "GET api_token", "GET api_token",
+		"GET api_token/" + tokens[0].ID, "POST api_token", "POST api_token/" + id + "/revoke",
+		"DELETE api_token/" + id, "GET api_token/" + id,
+	}
+	if !slices.Equal(sent, want) {
+		t.Errorf("recorded\n%q\nwant\n%q", sent, want)
+	}
+	if n := mock.GetTotalCallCount(); n != len(want) || srv.RequestCount() != len(want) {
+		t.Errorf("%d calls through the mock, %d requests counted; want %d", n, srv.RequestCount(), len(want))
+	}
+	if body := srv.Requests()[7].Body; !strings.Contains(string(body), `"token_scope":"account"`) {
+		t.Errorf("create body recorded as %s", body)
+	}
+}
+
+// Through the responder and over the listener, the fake gives the same
+// answer, byte for byte.
+func TestResponderAnswersLikeTheServer(t *testing.T) {
+	tokens := prefactortest.FakeTokens(5)
+	for _, r := range []struct{ method, target, auth string }{
+		{http.MethodGet, listPath + "?pagination%5Bpage_size%5D=2&sorting=-status", bearer},
+		{http.MethodGet, listPath + "?sorting=title", bearer},
+		{http.MethodGet, tokenPath(tokens[0].ID), bearer},
+		{http.MethodGet, tokenPath("nope"), bearer},
+		{http.MethodPost, tokenPath(tokens[0].ID) + "/suspend", bearer},
+		{http.MethodGet, "/api/v1/ping", "Bearer wrong"},
+		{http.MethodGet, "/api/v1/elsewhere", bearer},
+	} {
+		// Two fakes, so that the suspend happens once on each.
+		want := send(t, lcServer(t, tokens...), r.method, r.target, r.auth)
+		got := respondTo(t, lcServer(t, tokens...).Responder(), r.method, r.target, r.auth)
+		checkSameAnswer(t, r.method+" "+r.target, got, want)
+	}
+}
+
+func TestResponderFaults(t *testing.T) {
+	ctx := context.Background()
+	tokens := prefactortest.FakeTokens(3)
+
+	t.Run("aimed at a route, retried", func(t *testing.T) {
+		srv := lcServer(t, tokens...)
+		c, mock := responderClient(t, srv)
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusServiceUnavailable, Method: http.MethodGet, Path: "/api/v1/api_token/*"})
+		if _, err := c.APITokens.List(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.APITokens.Get(ctx, tokens[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := mock.GetTotalCallCount(); n != 3 {
+			t.Errorf("%d calls, want 3: the list, the failed get and its retry", n)
+		}
+	})
+
+	t.Run("a disconnect is a transport error", func(t *testing.T) {
+		srv := lcServer(t, tokens...)
+		c, _ := responderClient(t, srv, prefactor.WithMaxRetries(0))
+		srv.FailNext(1, prefactortest.Fault{Disconnect: true})
+		_, err := c.APITokens.List(ctx, nil)
+		var apiErr *prefactor.APIError
+		if err == nil || errors.As(err, &apiErr) || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("got %v, want a transport error", err)
+		}
+	})
+
+	t.Run("a disconnect after handling, retried with the same key", func(t *testing.T) {
+		srv := lcServer(t, tokens...)
+		c, _ := responderClient(t, srv)
+		srv.FailNext(1, prefactortest.Fault{Disconnect: true, AfterHandling: true, Method: http.MethodPost})
+		if _, err := c.APITokens.Create(ctx, &prefactor.CreateAPITokenRequest{TokenScope: prefactor.TokenScopeAccount}); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(srv.Tokens()); n != len(tokens)+1 {
+			t.Errorf("%d tokens, want %d: one create, carried out once", n, len(tokens)+1)
+		}
+	})
+
+	t.Run("an error status", func(t *testing.T) {
+		srv := lcServer(t, tokens...)
+		c, _ := responderClient(t, srv)
+		srv.FailNext(1, prefactortest.Fault{Status: http.StatusUnprocessableEntity, Code: prefactor.CodeInvalidAction, Message: "no"})
+		_, err := c.APITokens.Revoke(ctx, tokens[0].ID)
+		if e := apiError(t, err); e.StatusCode != http.StatusUnprocessableEntity || e.Code != prefactor.CodeInvalidAction {
+			t.Errorf("got %+v", e)
+		}
+	})
+}
+
+func TestResponderThrottles(t *testing.T) {
+	srv := lcServer(t, prefactortest.FakeTokens(3)...)
+	srv.SetConcurrencyLimit(1)
+	srv.SetThrottleRetryAfter(0)
+	admitted, release := holdRequests(t, srv)
+	c, _ := responderClient(t, srv)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.APITokens.List(context.Background(), nil)
+		done <- err
+	}()
+	awaitAdmitted(t, admitted, 1) // the list holds the only place
+
+	req, err := http.NewRequest(http.MethodGet, "https://app.prefactorai.com/api/v1/ping", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", bearer)
+	resp, err := srv.Responder()(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "0" {
+		t.Errorf("status %d, Retry-After %q; want 429 and 0", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Errorf("the held list: %v", err)
+	}
+	if n := srv.Throttled(); n != 1 {
+		t.Errorf("%d requests throttled, want 1", n)
+	}
+}
+
+func TestResponderLatencyAndClose(t *testing.T) {
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+	srv.SetLatency(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://app.prefactorai.com/api/v1/ping", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", bearer)
+	if resp, err := srv.Responder()(req); !errors.Is(err, context.Canceled) || resp != nil {
+		t.Errorf("a cancelled request waiting out the latency: %v, %v; want context.Canceled", resp, err)
+	}
+	if n := srv.RequestCount(); n != 1 {
+		t.Errorf("%d requests counted, want 1", n)
+	}
+
+	srv.Close()
+	if _, err := srv.Responder()(req.WithContext(context.Background())); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("after Close: %v, want an error saying the fake is closed", err)
+	}
+	if n := srv.RequestCount(); n != 1 {
+		t.Errorf("%d requests counted after Close, want still 1", n)
 	}
 }

@@ -3,6 +3,8 @@ package prefactortest
 import (
 	"bytes"
 	"cmp"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +20,7 @@ import (
 // DefaultTokenLifetime is how long a token the fake creates lives when the
 // create request sends no expires_at: it expires this long after its
 // creation, by the server's clock.
-const DefaultTokenLifetime = 90 * day
+const DefaultTokenLifetime = 90 * 24 * time.Hour
 
 // serverStream picks the pseudo-random stream a Server draws the IDs and
 // values of created tokens from; FakeTokens uses other streams of the same
@@ -238,7 +240,7 @@ func (s *Server) create(_ *http.Request, body []byte, now time.Time) reply {
 		t.AgentID, t.AgentDeploymentID = ptr(d.AgentID), ptr(dep)
 	}
 	s.tokens = append(s.tokens, t)
-	return reply{status: http.StatusCreated, body: &createdBody{Status: "success", Details: detailed(t), Token: s.tokenValue()}}
+	return reply{status: http.StatusCreated, body: &createdBody{Status: "success", Details: detailed(t), Token: s.tokenValue(t)}}
 }
 
 // refuseCreate answers a create whose body the rules refuse. errs is keyed
@@ -340,14 +342,33 @@ func (d *createDetails) check(now time.Time) (time.Time, prefactor.ErrorCode, ma
 	return expires, code, errs
 }
 
-// tokenValue returns a new token value: "pf_" and 48 characters of
-// Crockford base32. The caller holds s.mu.
-func (s *Server) tokenValue() string {
-	b := make([]byte, 48)
-	for i := range b {
-		b[i] = crockford[s.rand.IntN(len(crockford))]
+// jwtHeader is the first segment of the token values the fake makes.
+var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+
+// tokenClaims is the payload of a token value the fake makes.
+type tokenClaims struct {
+	Subject   string `json:"sub"` // the token's ID
+	IssuedAt  int64  `json:"iat"` // its creation, in Unix seconds
+	ExpiresAt int64  `json:"exp"` // its expiry, in Unix seconds
+}
+
+// tokenValue returns the value of the new token t, shaped like the API's:
+// a JWT, three base64url segments joined by dots, whose payload names t
+// and whose signature is 32 bytes of the server's seeded generator. The
+// caller holds s.mu.
+func (s *Server) tokenValue(t prefactor.APIToken) string {
+	// Strings and integers always encode.
+	payload, _ := json.Marshal(tokenClaims{
+		Subject:   t.ID,
+		IssuedAt:  t.InsertedAt.Unix(),
+		ExpiresAt: t.ExpiresAt.Unix(),
+	})
+	var sig [32]byte
+	for i := 0; i < len(sig); i += 8 {
+		binary.LittleEndian.PutUint64(sig[i:], s.rand.Uint64())
 	}
-	return "pf_" + string(b)
+	enc := base64.RawURLEncoding
+	return jwtHeader + "." + enc.EncodeToString(payload) + "." + enc.EncodeToString(sig[:])
 }
 
 // jsonKind names the JSON type that decodes into a Go kind.

@@ -3,6 +3,7 @@ package prefactortest_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -292,9 +293,10 @@ func TestCreate(t *testing.T) {
 				t.Errorf("ID %q: want a new sample-shaped ID of the clock's millisecond", got.ID)
 			}
 			seenIDs[got.ID] = true
-			if w.Token == nil || !strings.HasPrefix(*w.Token, "pf_") || len(*w.Token) != 51 || seenValues[*w.Token] {
-				t.Errorf("token value %v: want a new pf_ value of 51 characters", w.Token)
+			if w.Token == nil || seenValues[*w.Token] {
+				t.Errorf("token value %v: want a new one", w.Token)
 			} else {
+				checkTokenValue(t, *w.Token, got)
 				seenValues[*w.Token] = true
 			}
 			if (got.TokenScope == prefactor.TokenScopeAgentDeployment) != (got.AgentDeploymentID != nil) {
@@ -341,6 +343,43 @@ func TestCreateAgentDeployments(t *testing.T) {
 	}
 	if a1 == a2 || a1 == a1env2 || a2 == a1env2 {
 		t.Errorf("distinct deployments share an ID: %s %s %s", a1, a2, a1env2)
+	}
+}
+
+// checkTokenValue checks that v, the value of the created token tok, is
+// shaped like the API's: a JWT of three base64url segments, whose header
+// is {"alg":"HS256","typ":"JWT"} and whose payload names tok, with a
+// 32-byte signature; and that prefactor.NewClient takes it.
+func checkTokenValue(t *testing.T, v string, tok prefactor.APIToken) {
+	t.Helper()
+	segs := strings.Split(v, ".")
+	if len(segs) != 3 {
+		t.Fatalf("value %q has %d segments, want 3", v, len(segs))
+	}
+	var parts [3][]byte
+	for i, seg := range segs {
+		b, err := base64.RawURLEncoding.DecodeString(seg)
+		if err != nil {
+			t.Fatalf("segment %d of %q is not base64url: %v", i, v, err)
+		}
+		parts[i] = b
+	}
+	if string(parts[0]) != `{"alg":"HS256","typ":"JWT"}` {
+		t.Errorf("header %s", parts[0])
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+		Iat int64  `json:"iat"`
+		Exp int64  `json:"exp"`
+	}
+	if err := json.Unmarshal(parts[1], &claims); err != nil || claims.Sub != tok.ID || claims.Iat != tok.InsertedAt.Unix() || claims.Exp != tok.ExpiresAt.Unix() {
+		t.Errorf("payload %s (%v), want sub %s, iat %d, exp %d", parts[1], err, tok.ID, tok.InsertedAt.Unix(), tok.ExpiresAt.Unix())
+	}
+	if len(parts[2]) != 32 {
+		t.Errorf("signature of %d bytes, want 32", len(parts[2]))
+	}
+	if _, err := prefactor.NewClient(v); err != nil {
+		t.Errorf("NewClient refuses the value: %v", err)
 	}
 }
 
@@ -646,8 +685,9 @@ func TestSDKLifecycleAgainstTheFake(t *testing.T) {
 	if created.Status != prefactor.TokenStatusActive || !created.ExpiresAt.Equal(expiry) || *created.EnvironmentID != "env-1" {
 		t.Errorf("created %+v", created.APIToken)
 	}
-	if v := created.Token.Reveal(); !strings.HasPrefix(v, "pf_") || fmt.Sprint(created.Token) != "[REDACTED]" {
-		t.Errorf("value %q, printed %v", v, created.Token)
+	checkTokenValue(t, created.Token.Reveal(), created.APIToken)
+	if fmt.Sprint(created.Token) != "[REDACTED]" {
+		t.Errorf("value printed as %v", created.Token)
 	}
 	id := created.ID
 

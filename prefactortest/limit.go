@@ -1,9 +1,7 @@
 package prefactortest
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -136,16 +134,6 @@ func (w *slotWriter) WriteHeader(status int) {
 func (w *slotWriter) Write(b []byte) (int, error) {
 	w.leave()
 	return w.ResponseWriter.Write(b)
-}
-
-// Hijack lets a Fault with Disconnect drop the connection.
-func (w *slotWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	w.leave()
-	hj, ok := w.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, http.ErrNotSupported
-	}
-	return hj.Hijack()
 }
 
 // Unwrap gives http.ResponseController the writer underneath.

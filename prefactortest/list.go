@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -208,7 +209,8 @@ func tokenOrder(s *prefactor.Sorting) func(a, b prefactor.APIToken) int {
 //     offset at or past the end);
 //   - page_index is the one-based page number: the pages before this one,
 //     ceil(offset/size), plus 1 (offset 5, size 10 is page 2, after the
-//     short page 0..4);
+//     short page 0..4); it stops at MaxInt, which only offset MaxInt with
+//     size 1 would pass;
 //   - page_offset is the offset asked for, page_size the size used;
 //   - page_count is the number of those pages that hold items, at least 1
 //     (an empty list is one empty page): ceil(count/size) when offset is a
@@ -229,7 +231,7 @@ func paginate(count, offset, size int) prefactor.Pagination {
 	p := prefactor.Pagination{
 		ItemCount:  count,
 		PageCount:  max(1, pages),
-		PageIndex:  (offset+size-1)/size + 1,
+		PageIndex:  pageIndex(offset, size),
 		PageOffset: offset,
 		PageSize:   size,
 	}
@@ -246,4 +248,17 @@ func paginate(count, offset, size int) prefactor.Pagination {
 		p.PreviousPageOffset = &prev
 	}
 	return p
+}
+
+// pageIndex is ceil(offset/size)+1, computed without overflow and capped at
+// math.MaxInt.
+func pageIndex(offset, size int) int {
+	before := offset / size
+	if offset%size != 0 {
+		before++ // at most MaxInt/2+1: size is 2 or more here
+	}
+	if before == math.MaxInt {
+		return math.MaxInt
+	}
+	return before + 1
 }

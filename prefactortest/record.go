@@ -24,7 +24,8 @@ type Request struct {
 	// Query is the query parsed, e.g. Query.Get("pagination[offset]").
 	Query url.Values
 	// Header holds the request headers as received, Authorization and
-	// User-Agent included.
+	// User-Agent included. Through [Server.Responder] they are the headers
+	// the client set, without those a transport adds (Accept-Encoding).
 	Header http.Header
 	// Body is the request body, at most its first 1 MiB; nil when empty.
 	Body []byte

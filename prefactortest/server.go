@@ -19,126 +19,16 @@ import (
 )
 
 // Token is the bearer token the fake server accepts; it belongs to the
-// account AccountID. Server.Client sends it; to build a client yourself, pass it to prefactor.NewClient (or set
-// PREFACTOR_API_TOKEN to it) together with Server.URL as the base URL.
-const Token = "pf_test_prefactortest_token"
+// account AccountID. [Server.Client] sends it; to build a client yourself,
+// pass it to prefactor.NewClient (or set PREFACTOR_API_TOKEN to it) with
+// [Server.URL] as the base URL. Like the API's tokens it is a JWT: its
+// payload is {"sub":"prefactortest","account_id":AccountID}.
+const Token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJwcmVmYWN0b3J0ZXN0IiwiYWNjb3VudF9pZCI6IjAxaHF6N3plZTA4NXZzcGY3Y3FxdHg1ODh5OTFydDJ3In0.YAe0i-wq6oicOmo9kvbtLe0mRI0merRhrtnUUxGEX1Q"
 
-// Server is an in-process fake of the Prefactor API on httptest, for tests
-// of code that uses prefactor-go and for offline demos. Every request needs
-// "Authorization: Bearer " + Token: without a bearer token it answers 401
-// not_authenticated, with another token 401 bad_authtoken.
-//
-// # Listing
-//
-// It serves GET /api/v1/api_token as the API reference describes it:
-//
-//   - without account_id it lists the calling token's account, as the
-//     service does: the tokens whose AccountID is AccountID, and those
-//     with no AccountID at all (test data built by hand). account_id lists
-//     the account it names instead, any account: the fake has no
-//     permission model, so it never answers 403;
-//   - sorting takes id or status, with a leading "-" for descending, and
-//     breaks ties by ID ascending; any other field is 400 invalid_value.
-//     Without sorting the list is in ID order, and the response's sorting
-//     is null;
-//   - pagination[offset] (default 0) and pagination[page_size] (default
-//     DefaultPageSize, 1 to MaxPageSize) select the page; a value out of
-//     range is 400 invalid_value with the parameter in the field errors.
-//     The response's pagination object is computed as the reference
-//     defines it: one-based item_start, item_end and page_index,
-//     zero-based page_offset, next and previous page offsets null at the
-//     ends, item_start and item_end 0 on an empty page. An offset between
-//     page boundaries counts a short first page before it, so that the
-//     fields agree: offset 5 with page size 10 is page 2 (after items 1
-//     to 5), its previous_page_offset 0 is page 1, and page_count counts
-//     the short page too.
-//
-// Every token it sends carries agent_id and agent_deployment_id, null
-// unless the token is agent_deployment-scoped. The summaries of a list
-// have no available_actions; the one-token answers below do.
-//
-// # One token and its lifecycle
-//
-// It serves the rest of the resource too, with the service's rules:
-//
-//	GET    /api/v1/api_token/{id}           200, the token
-//	POST   /api/v1/api_token                201, a new active token and its value
-//	POST   /api/v1/api_token/{id}/suspend   200, active → suspended
-//	POST   /api/v1/api_token/{id}/activate  200, suspended → active
-//	POST   /api/v1/api_token/{id}/revoke    200, active or suspended → revoked
-//	DELETE /api/v1/api_token/{id}           200, revoked → gone
-//
-// Each answers {"status":"success","details":{…}} with the token as the
-// call left it (a create adds the value as "token", next to "details").
-// Its available_actions follow the same table: suspend and revoke for an
-// active token, activate and revoke for a suspended one, delete for a
-// revoked one, none for a status the fake does not know. A delete's
-// details are the token as it was deleted, with every action false.
-//
-// An unknown ID is 404 not_found. A move the table does not allow (suspending
-// a revoked token, deleting an active one) is 422 invalid_action, and the
-// token is left as it was. A move sets the token's updated_at to the
-// server's clock.
-//
-// Create takes {"details":{"token_scope":…,"account_id":…,"agent_id":…,
-// "environment_id":…,"expires_at":…}} and checks it: token_scope is
-// required and one of account, environment and agent_deployment;
-// environment needs environment_id; agent_deployment needs agent_id and
-// environment_id; a field the scope does not use, and an expires_at that
-// is not RFC 3339 or not in the future, are refused.
-// Missing fields are 400 required_value, bad ones 400 invalid_value, with
-// one entry per field in "errors". The new token has an ID shaped like
-// FakeTokens' ones, a value starting "pf_", no creator, inserted_at and
-// updated_at at the server's clock and, without expires_at,
-// DefaultTokenLifetime later as its expiry. Without account_id it joins the
-// calling token's account, AccountID. An agent_deployment token keeps its
-// agent_id and gets an agent_deployment_id, the same for every token of
-// one agent and environment. The value appears in the create answer only,
-// as with the real service. IDs and values come from a fixed seed, so a
-// server whose clock is fixed (SetClock) creates the same tokens in every
-// run. [Server.SetValidationErrors] switches the refusals to the API's
-// validation_errors form.
-//
-// # Idempotency keys
-//
-// A create, suspend, activate, revoke or delete may carry
-// "idempotency_key" in its JSON body, or else the query parameter
-// idempotency_key; when both are sent, the body's is the key. At most 64
-// characters, else 400 invalid_value. The server remembers the first
-// answer to each key — success or 4xx — and answers a later request with
-// the same key and the same method, path, query and JSON body with that
-// answer again, changing nothing: a repeated create returns the same token
-// and value and makes no second token. The same key with any other request
-// is 422 idempotency_key_already_used. Keys belong to one Server, which
-// remembers the last [IdempotencyKeyLimit] of them and forgets the oldest
-// beyond that: a key it forgot is served as a new one. Requests
-// that fail authentication never reach this step, nor do those FailNext
-// fails, unless the Fault is AfterHandling: those use up no key, and a
-// client's retry after them is served normally. A Fault with AfterHandling
-// lets the request through first, so its key is remembered with the answer
-// the client never saw.
-// A mutation without a key is carried out each time it is sent.
-//
-// # Checking a token
-//
-// GET /api/v1/ping answers 200 {"status":"success"} to the fake's Token
-// and the 401s above to any other.
-//
-// Any other route answers 404 not_found. Errors are the API's JSON:
-// {"status":"error","code":…,"message":…,"errors":{…}}, where "errors"
-// maps each field to its messages. The API's other form, code
-// validation_errors, nests objects in "errors"; the fake sends it for a
-// refused create after [Server.SetValidationErrors](true), and a [Fault]
-// sends any "errors" ([Fault.Errors]).
-//
-// For tests of error handling, FailNext makes the next requests fail and
-// SetLatency slows every answer; Requests tells what the server received
-// (the last DefaultRequestLimit requests, or as SetRequestLimit says),
-// SetClock sets the time it stamps on tokens. A Server is safe for
-// concurrent use.
-//
-// SetConcurrencyLimit makes it play a rate-limited service, which answers
-// 429 with Retry-After to requests over a number in flight.
+// Server is an in-process fake of the Prefactor API, for tests of code
+// that uses prefactor-go and for offline demos. It listens on loopback
+// ([Server.URL]) and answers through [Server.Responder] too; the package
+// documentation says what it serves. A Server is safe for concurrent use.
 type Server struct {
 	ts    *httptest.Server
 	mux   *http.ServeMux
@@ -199,7 +89,7 @@ func start(tb testing.TB, tokens []prefactor.APIToken) (*Server, error) {
 	}
 	s.addTokens(tokens)
 	s.routes()
-	s.ts = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
+	s.ts = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serveHTTP)}}
 	s.ts.Start()
 	return s, nil
 }
@@ -233,7 +123,8 @@ type pingBody struct {
 }
 
 // URL returns the server's base URL, e.g. "http://127.0.0.1:41233"; pass it
-// to prefactor.WithBaseURL.
+// to prefactor.WithBaseURL. Unlike httptest.Server's URL field it is a
+// method: srv.URL().
 func (s *Server) URL() string { return s.ts.URL }
 
 // Client returns a client of the fake: base URL, Token and the server's
@@ -335,11 +226,43 @@ func cloneToken(t prefactor.APIToken) prefactor.APIToken {
 	return t
 }
 
-// serve is the server's handler: record, turn away what is over the
-// concurrency limit, wait, then fail on purpose or authenticate and route
-// (or both, for a Fault with AfterHandling).
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRecordedBody))
+// outcome is how [Server.serve] ended.
+type outcome int
+
+const (
+	answered  outcome = iota // the answer went to the writer
+	hungUp                   // a Fault with Disconnect: no answer, the connection drops
+	abandoned                // the request's context ended while it waited: no answer
+)
+
+// serveHTTP is the listener's handler.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serve(w, r) == hungUp {
+		hangUp(w)
+	}
+}
+
+// hangUp closes the connection under w without writing a response.
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// Not hijackable (HTTP/2): aborting the handler resets the stream.
+	panic(http.ErrAbortHandler)
+}
+
+// serve answers r as the fake does, through the listener and through
+// Responder alike: record, turn away what is over the concurrency limit,
+// wait, then fail on purpose or authenticate and route (or both, for a
+// Fault with AfterHandling). It replaces r.Body with what it read.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) outcome {
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(io.LimitReader(r.Body, maxRecordedBody))
+	}
 	if len(body) == 0 {
 		body = nil
 	}
@@ -359,7 +282,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	fault, admitted := s.enter() // SetConcurrencyLimit's 429, if not admitted
 	failing := !admitted
 	if admitted {
-		fault, failing = s.takeFault()
+		fault, failing = s.takeFault(r)
 	}
 	s.mu.Unlock()
 	if admitted {
@@ -368,19 +291,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		defer leave()
 	}
 
-	if !s.wait(r, latency) {
+	switch s.wait(r, latency) {
+	case cancelled:
+		return abandoned
+	case closing:
 		writeReply(w, errorReply(http.StatusServiceUnavailable, prefactor.CodeUnexpected, "fake server is shutting down", nil))
-		return
+		return answered
 	}
 	switch {
 	case !failing:
 		s.handle(w, r)
 	case fault.AfterHandling:
 		s.handle(httptest.NewRecorder(), r) // the answer is lost
-		fault.serve(w)
+		fallthrough
 	default:
+		if fault.Disconnect {
+			return hungUp
+		}
 		fault.serve(w)
 	}
+	return answered
 }
 
 // handle authenticates r and routes it.
@@ -398,21 +328,30 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// wait sleeps d, unless the request is cancelled (false) or the server
-// closes (false).
-func (s *Server) wait(r *http.Request, d time.Duration) bool {
+// waited is how a wait of [Server.wait] ended.
+type waited int
+
+const (
+	elapsed   waited = iota // the time passed
+	cancelled               // the request's context ended first
+	closing                 // the server closed first
+)
+
+// wait sleeps d, unless the request's context ends or the server closes
+// first.
+func (s *Server) wait(r *http.Request, d time.Duration) waited {
 	if d <= 0 {
-		return true
+		return elapsed
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
+		return elapsed
 	case <-r.Context().Done():
-		return false
+		return cancelled
 	case <-s.done:
-		return false
+		return closing
 	}
 }
 

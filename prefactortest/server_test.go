@@ -2,6 +2,7 @@ package prefactortest_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -660,5 +661,31 @@ func TestPaginationFieldsAgree(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Token is shaped like the API's tokens, as its doc says, so code that
+// checks the shape of its token accepts the fake's.
+func TestTokenIsAJWT(t *testing.T) {
+	segs := strings.Split(prefactortest.Token, ".")
+	if len(segs) != 3 {
+		t.Fatalf("Token has %d segments, want 3", len(segs))
+	}
+	var decoded []string
+	for _, seg := range segs {
+		b, err := base64.RawURLEncoding.DecodeString(seg)
+		if err != nil {
+			t.Fatalf("segment %q is not base64url: %v", seg, err)
+		}
+		decoded = append(decoded, string(b))
+	}
+	if decoded[0] != `{"alg":"HS256","typ":"JWT"}` {
+		t.Errorf("header %s", decoded[0])
+	}
+	if want := `{"sub":"prefactortest","account_id":"` + prefactortest.AccountID + `"}`; decoded[1] != want {
+		t.Errorf("payload %s, want %s", decoded[1], want)
+	}
+	if _, err := prefactor.NewClient(prefactortest.Token); err != nil {
+		t.Errorf("NewClient refuses Token: %v", err)
 	}
 }

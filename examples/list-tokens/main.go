@@ -3,16 +3,18 @@
 //
 // Usage:
 //
-//	go run ./examples/list-tokens [-json] [-account ID] [-sort id|-id|status|-status] [-page-size N]
+//	go run ./examples/list-tokens [-json] [-account ID] [-sort id|-id|status|-status] [-page-size N] [-demo]
 //
 // The token list sorts by id or status; -sort takes one of them, with a
 // leading - for descending (-sort=-status).
 //
 // With PREFACTOR_API_TOKEN set it asks the real API (PREFACTOR_API_URL, or
-// the default); without it, an offline fake with sample tokens in three
-// accounts, of which it lists the fake token's own unless -account names
-// another. Before listing it checks the token with Client.Ping, so a token
-// the API refuses fails at once, in one line:
+// the default); without it, or with -demo, an offline fake with sample
+// tokens in three accounts, of which it lists the fake token's own unless
+// -account names another, and says so on stderr. PREFACTOR_API_URL set
+// without PREFACTOR_API_TOKEN is refused (exit 2), so a missing secret
+// never passes for the demo. Before listing it checks the token with
+// Client.Ping, so a token the API refuses fails at once, in one line:
 //
 //	list-tokens: the API refused the token: bad_authtoken: … (HTTP 401)
 //
@@ -21,8 +23,9 @@
 //	0  the tokens were printed
 //	1  the API refused the token, or the API or the network failed; the
 //	   API's error code and message are on stderr
-//	2  bad flags, refused before anything is sent (a page size outside 1
-//	   to 100, a -sort other than id, -id, status or -status)
+//	2  bad flags or environment, refused before anything is sent (a page
+//	   size outside 1 to 100, a -sort other than id, -id, status or
+//	   -status, PREFACTOR_API_URL without PREFACTOR_API_TOKEN)
 //
 // go run prints a non-zero status ("exit status 2") and then exits 1 itself,
 // whatever the status was. To act on the status in a script, build the
@@ -64,6 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var sortBy sortFlag
 	fs.Var(&sortBy, "sort", "sort by `field`: id or status; a leading - sorts descending, as in -sort=-status")
 	pageSize := fs.Int("page-size", 0, "tokens fetched per request, 1 to 100 (default: the server's)")
+	useDemo := fs.Bool("demo", false, "use the offline demo API even when PREFACTOR_API_TOKEN is set")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -81,9 +85,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	opts := &prefactor.ListAPITokensOptions{AccountID: *account, Sort: sortBy.Sort, PageSize: *pageSize}
 
-	conn, err := demo.Connect(stderr, "list-tokens", demo.Instant{})
+	conn, err := demo.Connect(stderr, demo.Config{Program: "list-tokens", Demo: *useDemo})
 	if err != nil {
 		fmt.Fprintln(stderr, "list-tokens:", err)
+		if errors.As(err, new(*demo.UsageError)) {
+			return 2
+		}
 		return 1
 	}
 	defer conn.Close()

@@ -261,10 +261,10 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 	tests := []struct {
 		name  string
 		token string
-		fault *prefactortest.Fault // for the list, after the token check
+		fault *prefactortest.Fault // aimed at the list, after the token check
 		want  []string
 	}{
-		{"the list is refused", prefactortest.Token, &prefactortest.Fault{Status: http.StatusForbidden, Code: prefactor.CodeNotPermitted, Message: "no access"},
+		{"the list is refused", prefactortest.Token, &prefactortest.Fault{Path: "/api/v1/api_token", Status: http.StatusForbidden, Code: prefactor.CodeNotPermitted, Message: "no access"},
 			[]string{"list-tokens: not_permitted: no access (HTTP 403)"}},
 		{"wrong token", "not-the-token", nil, []string{"the API refused the token: bad_authtoken", "HTTP 401"}},
 	}
@@ -272,7 +272,6 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			online(t, srv, tt.token)
 			if tt.fault != nil {
-				srv.FailNext(1, pingPasses)
 				srv.FailNext(1, *tt.fault)
 			}
 			code, stdout, stderr := runCmd(t)
@@ -294,15 +293,8 @@ func TestErrorsShowTheAPICode(t *testing.T) {
 	}
 }
 
-// pingPasses answers the token check as the API does, so that a Fault
-// queued after it with FailNext reaches the request that follows.
-var pingPasses = prefactortest.Fault{
-	Status: http.StatusOK,
-	Header: http.Header{"Content-Type": {"application/json"}},
-	Body:   `{"status":"success"}`,
-}
-
-// Bad flags exit 2 before anything is sent, offline fake or not.
+// Bad flags and a bad environment exit 2 before anything is sent, offline
+// fake or not.
 func TestUsageErrors(t *testing.T) {
 	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
 	online(t, srv, prefactortest.Token)
@@ -332,6 +324,12 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%q: stderr %q lacks the usage", tt.args, stderr)
 		}
 	}
+	// So is PREFACTOR_API_URL without a token: it never passes for the demo.
+	t.Setenv("PREFACTOR_API_TOKEN", "")
+	const noToken = "list-tokens: PREFACTOR_API_URL is set but PREFACTOR_API_TOKEN is not: set PREFACTOR_API_TOKEN to use that API, or unset PREFACTOR_API_URL (or add -demo) to use the offline demo\n"
+	if code, stdout, stderr := runCmd(t); code != 2 || stdout != "" || stderr != noToken {
+		t.Errorf("PREFACTOR_API_URL without a token: exit %d, stdout %q, stderr %q; want 2, nothing and %q", code, stdout, stderr, noToken)
+	}
 	if reqs := srv.Requests(); len(reqs) != 0 {
 		t.Errorf("bad flags sent %d requests: %v", len(reqs), paths(reqs))
 	}
@@ -341,5 +339,20 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if code, _, stderr := runCmd(t, "-h"); code != 0 || !strings.Contains(stderr, "-page-size") {
 		t.Errorf("-h: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// -demo lists the demo's tokens even when a token is set, and leaves the
+// API alone.
+func TestDemoFlag(t *testing.T) {
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+	online(t, srv, prefactortest.Token)
+	code, stdout, stderr := runCmd(t, "-demo", "-json")
+	var listed []prefactor.APIToken
+	if err := json.Unmarshal([]byte(stdout), &listed); err != nil || code != 0 || len(listed) != len(ownTokens()) {
+		t.Errorf("exit %d, %d tokens (%v); want 0 and the demo's %d", code, len(listed), err, len(ownTokens()))
+	}
+	if !strings.Contains(stderr, "list-tokens: -demo: using an offline fake API") || srv.RequestCount() != 0 {
+		t.Errorf("stderr %q, %d requests to the API; want the -demo notice and none", stderr, srv.RequestCount())
 	}
 }

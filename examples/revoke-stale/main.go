@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	go run ./examples/revoke-stale [-unused 90d] [-apply] [-account ID] [-at TIME]
+//	go run ./examples/revoke-stale [-unused 90d] [-apply] [-demo] [-account ID] [-at TIME]
 //
 // A token is stale when it was last used -unused ago or earlier, or was
 // never used and was created that long ago. The span takes days ("90d") or
@@ -14,11 +14,15 @@
 // authenticates again.
 //
 // With PREFACTOR_API_TOKEN set it acts on the real API (PREFACTOR_API_URL,
-// or the default); without it, on an offline fake with sample tokens, judged
-// as of the time those samples were made, so nothing real changes; of the
-// fake's three accounts it looks at its token's own unless -account names
-// another. It checks the token with Client.Ping before anything else, so a
-// token the API refuses fails at once, in one line:
+// or the default). Without it, or with -demo, it acts on an offline fake
+// with sample tokens, judged as of the time those samples were made, so
+// nothing real changes, and says so on stderr; of the fake's three
+// accounts it looks at its token's own unless -account names another. So
+// that a job whose secret went missing fails instead of revoking demo
+// tokens, -apply without PREFACTOR_API_TOKEN needs -demo, and
+// PREFACTOR_API_URL without PREFACTOR_API_TOKEN is refused; both exit 2.
+// It checks the token with Client.Ping before anything else, so a token
+// the API refuses fails at once, in one line:
 //
 //	revoke-stale: the API refused the token: bad_authtoken: … (HTTP 401)
 //
@@ -30,7 +34,9 @@
 //	0  done, also when nothing is stale
 //	1  the API refused the token, or the API or the network failed; the
 //	   API's error code and message are on stderr
-//	2  bad flags, refused before anything is sent
+//	2  bad flags or environment, refused before anything is sent: -apply
+//	   without PREFACTOR_API_TOKEN or -demo, PREFACTOR_API_URL without
+//	   PREFACTOR_API_TOKEN
 //
 // go run prints a non-zero status ("exit status 2") and then exits 1 itself,
 // whatever the status was. To act on the status in a script, build the
@@ -85,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	apply := fs.Bool("apply", false, "revoke the stale tokens (default: a dry run that only lists them)")
 	account := fs.String("account", "", "look at this account's tokens (default: the API token's own account)")
 	fs.Var(&at, "at", "judge staleness as of this `time` (2006-01-02 or RFC 3339; default: now, or offline the samples' date)")
+	useDemo := fs.Bool("demo", false, "use the offline demo API, even when PREFACTOR_API_TOKEN is set; -apply without a token needs it")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -101,9 +108,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	conn, err := demo.Connect(stderr, "revoke-stale", at)
+	cfg := demo.Config{Program: "revoke-stale", At: at, Demo: *useDemo}
+	if *apply {
+		cfg.Mutation = "-apply"
+	}
+	conn, err := demo.Connect(stderr, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "revoke-stale:", err)
+		if errors.As(err, new(*demo.UsageError)) {
+			return exitUsage
+		}
 		return exitAPI
 	}
 	defer conn.Close()

@@ -212,6 +212,7 @@ func TestUnusedSpan(t *testing.T) {
 
 func TestOffline(t *testing.T) {
 	t.Setenv("PREFACTOR_API_TOKEN", "")
+	t.Setenv("PREFACTOR_API_URL", "")
 
 	// The same rule, computed here over the sample tokens of one account.
 	stale := func(account string) []string {
@@ -237,7 +238,7 @@ func TestOffline(t *testing.T) {
 	// Without -account: the fake token's own account.
 	want := stale(prefactortest.AccountID)
 
-	for _, args := range [][]string{nil, {"-apply"}} {
+	for _, args := range [][]string{nil, {"-demo"}, {"-apply", "-demo"}} {
 		code, stdout, stderr := runCmd(t, args...)
 		if code != 0 {
 			t.Fatalf("%q: exit %d; stderr %s", args, code, stderr)
@@ -264,12 +265,43 @@ func TestOffline(t *testing.T) {
 	}
 }
 
-// pingPasses answers the token check as the API does, so that a Fault
-// queued after it with FailNext reaches the request that follows.
-var pingPasses = prefactortest.Fault{
-	Status: http.StatusOK,
-	Header: http.Header{"Content-Type": {"application/json"}},
-	Body:   `{"status":"success"}`,
+// A job whose secret went missing fails with the reason instead of
+// revoking the demo's tokens.
+func TestNeverPretends(t *testing.T) {
+	srv := prefactortest.NewServer(t, staleTokens()...)
+	for _, tt := range []struct {
+		name, url string
+		args      []string
+		want      string
+	}{
+		{"-apply without a token", "", []string{"-apply"},
+			"revoke-stale: PREFACTOR_API_TOKEN is not set, and -apply changes tokens: set PREFACTOR_API_TOKEN to act on your account, or add -demo to try it on the offline demo\n"},
+		{"a URL without a token", srv.URL(), nil,
+			"revoke-stale: PREFACTOR_API_URL is set but PREFACTOR_API_TOKEN is not: set PREFACTOR_API_TOKEN to use that API, or unset PREFACTOR_API_URL (or add -demo) to use the offline demo\n"},
+		{"a URL without a token, -apply", srv.URL(), []string{"-apply"},
+			"revoke-stale: PREFACTOR_API_URL is set but PREFACTOR_API_TOKEN is not: set PREFACTOR_API_TOKEN to use that API, or unset PREFACTOR_API_URL (or add -demo) to use the offline demo\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PREFACTOR_API_TOKEN", "")
+			t.Setenv("PREFACTOR_API_URL", tt.url)
+			code, stdout, stderr := runCmd(t, tt.args...)
+			if code != 2 || stdout != "" || stderr != tt.want {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing and %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+	if n := srv.RequestCount(); n != 0 {
+		t.Errorf("%d requests reached the API at PREFACTOR_API_URL", n)
+	}
+
+	// -demo with a token set still uses the demo: the API is not touched.
+	online(t, srv, prefactortest.Token)
+	if code, _, stderr := runCmd(t, "-apply", "-demo"); code != 0 || !strings.Contains(stderr, "revoke-stale: -demo: using an offline fake API") {
+		t.Errorf("-apply -demo with a token: exit %d, stderr %q", code, stderr)
+	}
+	if n := srv.RequestCount(); n != 0 || !sameTokens(srv.Tokens(), staleTokens()) {
+		t.Errorf("-demo sent %d requests to the API", n)
+	}
 }
 
 func TestFailures(t *testing.T) {
@@ -293,8 +325,7 @@ func TestFailures(t *testing.T) {
 	t.Run("listing fails", func(t *testing.T) {
 		srv := prefactortest.NewServer(t, staleTokens()...)
 		online(t, srv, prefactortest.Token)
-		srv.FailNext(1, pingPasses)
-		srv.FailNext(1, prefactortest.Fault{Status: http.StatusForbidden, Code: prefactor.CodeNotPermitted, Message: "no access"})
+		srv.FailNext(1, prefactortest.Fault{Path: "/api/v1/api_token", Status: http.StatusForbidden, Code: prefactor.CodeNotPermitted, Message: "no access"})
 		code, _, stderr := runCmd(t, "-apply", "-account", "other")
 		if code != 1 || !strings.Contains(stderr, "revoke-stale: listing tokens: not_permitted: no access (HTTP 403)") {
 			t.Errorf("exit %d, stderr %q", code, stderr)

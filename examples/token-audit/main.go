@@ -4,18 +4,21 @@
 //
 // Usage:
 //
-//	go run ./examples/token-audit [-expiring 30d] [-unused 90d] [-account ID] [-at TIME]
+//	go run ./examples/token-audit [-expiring 30d] [-unused 90d] [-account ID] [-at TIME] [-demo]
 //
 // Spans take days ("30d") or Go durations ("36h"); 0 turns a check off.
 // Revoked tokens are skipped: they can no longer be used. A token never used
 // counts as unused once it is older than -unused.
 //
 // With PREFACTOR_API_TOKEN set it asks the real API (PREFACTOR_API_URL, or
-// the default); without it, an offline fake with sample tokens, audited as
-// of the time those samples were made; of the fake's three accounts it
-// audits its token's own unless -account names another. It checks the
-// token with Client.Ping before listing, so a token the API refuses fails
-// at once, in one line:
+// the default); without it, or with -demo, an offline fake with sample
+// tokens, audited as of the time those samples were made, and says so on
+// stderr; of the fake's three accounts it audits its token's own unless
+// -account names another. PREFACTOR_API_URL set without
+// PREFACTOR_API_TOKEN is refused (exit 2), so a pipeline whose secret went
+// missing fails instead of auditing the demo. It checks the token with
+// Client.Ping before listing, so a token the API refuses fails at once, in
+// one line:
 //
 //	token-audit: the API refused the token: bad_authtoken: … (HTTP 401)
 //
@@ -23,8 +26,9 @@
 //
 //	0  nothing found
 //	1  tokens found: they are listed on stdout
-//	2  bad flags, or the API refused the token, or the API or the network
-//	   failed (the API's error code and message are on stderr)
+//	2  bad flags or environment (PREFACTOR_API_URL without
+//	   PREFACTOR_API_TOKEN), or the API refused the token, or the API or
+//	   the network failed (the API's error code and message are on stderr)
 //
 // So a pipeline can tell "tokens need attention" (1) from "the audit could
 // not run" (2). go run cannot: it prints the program's status ("exit status
@@ -75,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&unused, "unused", "report tokens not used for this `span` (e.g. 90d; 0: off)")
 	fs.Var(&at, "at", "audit as of this `time` (2006-01-02 or RFC 3339; default: now, or offline the samples' date)")
 	account := fs.String("account", "", "audit this account's tokens (default: the API token's own account)")
+	useDemo := fs.Bool("demo", false, "audit the offline demo API even when PREFACTOR_API_TOKEN is set")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitClean
@@ -87,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 
-	conn, err := demo.Connect(stderr, "token-audit", at)
+	conn, err := demo.Connect(stderr, demo.Config{Program: "token-audit", At: at, Demo: *useDemo})
 	if err != nil {
 		fmt.Fprintln(stderr, "token-audit:", err)
 		return exitError

@@ -122,6 +122,7 @@ func TestAuditSpans(t *testing.T) {
 
 func TestAuditOffline(t *testing.T) {
 	t.Setenv("PREFACTOR_API_TOKEN", "")
+	t.Setenv("PREFACTOR_API_URL", "")
 	code, stdout, stderr := runCmd(t)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stderr %s", code, stderr)
@@ -155,14 +156,6 @@ func TestAuditOffline(t *testing.T) {
 	}
 }
 
-// pingPasses answers the token check as the API does, so that a Fault
-// queued after it with FailNext reaches the request that follows.
-var pingPasses = prefactortest.Fault{
-	Status: http.StatusOK,
-	Header: http.Header{"Content-Type": {"application/json"}},
-	Body:   `{"status":"success"}`,
-}
-
 func TestAuditErrors(t *testing.T) {
 	// A token the API refuses fails the check that comes first: one line,
 	// exit 2, nothing listed.
@@ -179,8 +172,7 @@ func TestAuditErrors(t *testing.T) {
 
 	// A list the API refuses after the check.
 	online(t, srv, prefactortest.Token)
-	srv.FailNext(1, pingPasses)
-	srv.FailNext(1, prefactortest.Fault{Status: 403, Code: prefactor.CodeNotPermitted, Message: "no access"})
+	srv.FailNext(1, prefactortest.Fault{Path: "/api/v1/api_token", Status: 403, Code: prefactor.CodeNotPermitted, Message: "no access"})
 	code, _, stderr = runCmd(t, "-account", "other")
 	if code != 2 || !strings.Contains(stderr, "token-audit: not_permitted: no access (HTTP 403)") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
@@ -193,5 +185,26 @@ func TestAuditErrors(t *testing.T) {
 		if code, _, _ := runCmd(t, args...); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// A pipeline whose secret went missing fails with the reason instead of
+// auditing the demo; only -demo audits the demo while a token is set.
+func TestAuditNeverPretends(t *testing.T) {
+	srv := prefactortest.NewServer(t, auditTokens()...)
+	t.Setenv("PREFACTOR_API_TOKEN", "")
+	t.Setenv("PREFACTOR_API_URL", srv.URL())
+	code, stdout, stderr := runCmd(t)
+	const want = "token-audit: PREFACTOR_API_URL is set but PREFACTOR_API_TOKEN is not: set PREFACTOR_API_TOKEN to use that API, or unset PREFACTOR_API_URL (or add -demo) to use the offline demo\n"
+	if code != 2 || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing and %q", code, stdout, stderr, want)
+	}
+
+	online(t, srv, prefactortest.Token)
+	if code, _, stderr := runCmd(t, "-demo"); code != 1 || !strings.Contains(stderr, "token-audit: -demo: using an offline fake API") {
+		t.Errorf("-demo with a token: exit %d, stderr %q; want the demo's findings", code, stderr)
+	}
+	if n := srv.RequestCount(); n != 0 {
+		t.Errorf("%d requests reached the API at PREFACTOR_API_URL", n)
 	}
 }

@@ -41,23 +41,57 @@ func (c *Conn) Close() {
 	}
 }
 
+// Config says how a program connects: its name, its -at and -demo flags,
+// and whether the run changes tokens.
+type Config struct {
+	// Program names the caller on stderr and in the User-Agent.
+	Program string
+	// At is the -at flag: the time to judge tokens by, when set.
+	At Instant
+	// Demo is the -demo flag: use the offline demo even when
+	// PREFACTOR_API_TOKEN is set.
+	Demo bool
+	// Mutation names the flag that makes the run change tokens, such as
+	// "-apply"; "" when the run changes nothing. Such a run uses the
+	// offline demo only with Demo.
+	Mutation string
+}
+
+// UsageError is a run Connect refuses, before anything is sent, because
+// of the flags or the environment; the examples exit 2 on it.
+type UsageError struct{ Reason string }
+
+// Error returns the reason.
+func (e *UsageError) Error() string { return e.Reason }
+
 // Connect returns a client of the real API when PREFACTOR_API_TOKEN is set
 // (at PREFACTOR_API_URL when that is set too); in your own program, that
-// part is just prefactor.NewClientFromEnv. Without a token it starts an
-// offline fake holding OfflineTokens FakeTokens and says so on stderr,
-// with how many of them a list without -account shows (those of the
-// fake's own account, prefactortest.AccountID). The fake's clock stands at
-// prefactortest.ReferenceTime, so a token it changes or creates fits in
-// with the samples. program names the caller on stderr and in the
-// User-Agent. Close the Conn when done.
-func Connect(stderr io.Writer, program string, at Instant) (*Conn, error) {
-	ua := prefactor.WithUserAgent("prefactor-go-example/" + program)
-	if os.Getenv("PREFACTOR_API_TOKEN") != "" {
+// part is just prefactor.NewClientFromEnv. Otherwise, or with cfg.Demo, it
+// starts an offline fake holding OfflineTokens FakeTokens and says so on
+// stderr, with how many of them a list without -account shows (those of
+// the fake's own account, prefactortest.AccountID). The fake's clock stands
+// at prefactortest.ReferenceTime, so a token it changes or creates fits in
+// with the samples.
+//
+// It never falls back to the demo silently where that would mislead: without
+// cfg.Demo, PREFACTOR_API_URL set without PREFACTOR_API_TOKEN, and a run
+// that changes tokens (cfg.Mutation) without PREFACTOR_API_TOKEN, are a
+// *UsageError naming what is missing. Close the Conn when done.
+func Connect(stderr io.Writer, cfg Config) (*Conn, error) {
+	ua := prefactor.WithUserAgent("prefactor-go-example/" + cfg.Program)
+	token, baseURL := os.Getenv("PREFACTOR_API_TOKEN"), os.Getenv("PREFACTOR_API_URL")
+	switch {
+	case cfg.Demo:
+	case token != "":
 		client, err := prefactor.NewClientFromEnv(ua)
 		if err != nil {
 			return nil, err
 		}
-		return &Conn{Client: client, Now: at.Or(time.Now())}, nil
+		return &Conn{Client: client, Now: cfg.At.Or(time.Now())}, nil
+	case baseURL != "":
+		return nil, &UsageError{Reason: "PREFACTOR_API_URL is set but PREFACTOR_API_TOKEN is not: set PREFACTOR_API_TOKEN to use that API, or unset PREFACTOR_API_URL (or add -demo) to use the offline demo"}
+	case cfg.Mutation != "":
+		return nil, &UsageError{Reason: fmt.Sprintf("PREFACTOR_API_TOKEN is not set, and %s changes tokens: set PREFACTOR_API_TOKEN to act on your account, or add -demo to try it on the offline demo", cfg.Mutation)}
 	}
 
 	tokens := prefactortest.FakeTokens(OfflineTokens)
@@ -78,10 +112,14 @@ func Connect(stderr io.Writer, program string, at Instant) (*Conn, error) {
 			own++
 		}
 	}
-	fmt.Fprintf(stderr, "%s: PREFACTOR_API_TOKEN is not set: using an offline fake API with %d sample tokens in %d accounts, as of %s.\n",
-		program, len(tokens), len(accounts), Date(prefactortest.ReferenceTime()))
-	fmt.Fprintf(stderr, "%s: without -account you see the %d in the fake token's own account; set PREFACTOR_API_TOKEN to use yours.\n", program, own)
-	return &Conn{Client: client, Now: at.Or(prefactortest.ReferenceTime()), stop: srv.Close}, nil
+	why, yours := "PREFACTOR_API_TOKEN is not set", "set PREFACTOR_API_TOKEN to use yours"
+	if cfg.Demo {
+		why, yours = "-demo", "leave out -demo and set PREFACTOR_API_TOKEN to use yours"
+	}
+	fmt.Fprintf(stderr, "%s: %s: using an offline fake API with %d sample tokens in %d accounts, as of %s.\n",
+		cfg.Program, why, len(tokens), len(accounts), Date(prefactortest.ReferenceTime()))
+	fmt.Fprintf(stderr, "%s: without -account you see the %d in the fake token's own account; %s.\n", cfg.Program, own, yours)
+	return &Conn{Client: client, Now: cfg.At.Or(prefactortest.ReferenceTime()), stop: srv.Close}, nil
 }
 
 // Describe returns err as one line for a person: for an API error, its

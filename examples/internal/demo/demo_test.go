@@ -15,8 +15,9 @@ import (
 
 func TestConnectOffline(t *testing.T) {
 	t.Setenv("PREFACTOR_API_TOKEN", "")
+	t.Setenv("PREFACTOR_API_URL", "")
 	var stderr bytes.Buffer
-	c, err := Connect(&stderr, "demo-test", Instant{})
+	c, err := Connect(&stderr, Config{Program: "demo-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestConnectOffline(t *testing.T) {
 	}
 
 	at := Instant{time.Date(2026, time.June, 1, 0, 0, 0, 0, time.UTC)}
-	c2, err := Connect(&bytes.Buffer{}, "demo-test", at)
+	c2, err := Connect(&bytes.Buffer{}, Config{Program: "demo-test", At: at})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestConnectOnline(t *testing.T) {
 	t.Setenv("PREFACTOR_API_URL", srv.URL())
 	var stderr bytes.Buffer
 	before := time.Now()
-	c, err := Connect(&stderr, "demo-test", Instant{})
+	c, err := Connect(&stderr, Config{Program: "demo-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +78,59 @@ func TestConnectOnline(t *testing.T) {
 	}
 	if ua := srv.Requests()[0].Header.Get("User-Agent"); !strings.HasSuffix(ua, " prefactor-go-example/demo-test") {
 		t.Errorf("User-Agent %q", ua)
+	}
+}
+
+// Connect falls back to the demo only where that cannot pass for the real
+// API: never for PREFACTOR_API_URL without a token, and for a run that
+// changes tokens only with -demo.
+func TestConnectRefusesToPretend(t *testing.T) {
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(2)...)
+	for _, tt := range []struct {
+		name       string
+		token, url string
+		cfg        Config
+		refused    string // in the UsageError; "" when Connect goes ahead
+		offline    bool
+	}{
+		{"a URL without a token", "", srv.URL(), Config{}, "PREFACTOR_API_URL is set but PREFACTOR_API_TOKEN is not", false},
+		{"a URL without a token, changing tokens", "", srv.URL(), Config{Mutation: "-apply"}, "PREFACTOR_API_URL is set but PREFACTOR_API_TOKEN is not", false},
+		{"a change without a token", "", "", Config{Mutation: "-apply"}, "PREFACTOR_API_TOKEN is not set, and -apply changes tokens", false},
+		{"a change in the demo asked for", "", "", Config{Mutation: "-apply", Demo: true}, "", true},
+		{"the demo asked for, with a token and a URL", prefactortest.Token, srv.URL(), Config{Demo: true}, "", true},
+		{"a change with a token", prefactortest.Token, srv.URL(), Config{Mutation: "-apply"}, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PREFACTOR_API_TOKEN", tt.token)
+			t.Setenv("PREFACTOR_API_URL", tt.url)
+			tt.cfg.Program = "demo-test"
+			before := srv.RequestCount()
+			var stderr bytes.Buffer
+			c, err := Connect(&stderr, tt.cfg)
+			if tt.refused != "" {
+				var usage *UsageError
+				if !errors.As(err, &usage) || !strings.Contains(usage.Reason, tt.refused) {
+					t.Fatalf("Connect: %v, want a UsageError saying %q", err, tt.refused)
+				}
+				if c != nil || stderr.Len() != 0 {
+					t.Errorf("a refused Connect returned %v and wrote %q", c, stderr.String())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Client.Ping(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if online := srv.RequestCount() > before; online == tt.offline {
+				t.Errorf("online %v, want %v", online, !tt.offline)
+			}
+			if tt.offline && !strings.Contains(stderr.String(), "demo-test: -demo: using an offline fake API") {
+				t.Errorf("stderr %q, want the -demo notice", stderr.String())
+			}
+		})
 	}
 }
 
