@@ -193,7 +193,7 @@ func ExampleAPITokensService_Create() {
 	// [REDACTED]
 	// prefactor.Secret("[REDACTED]")
 	// value in the printed result: false
-	// pf_685d7ebr1mk0ax1x5jdxrc6v735knqr5t02psddgpg7dv4wa
+	// eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwMWtqcHk0NGUwOWI5OTkyYmplMHQwcTllMzVtbjI3MSIsImlhdCI6MTc3MjQ0MzgwMCwiZXhwIjoxNzgyNzc3NjAwfQ.xjy8duTxK6vI5V4bG0KP0MW-5ZHgReviTVwzIVbcNyE
 }
 
 func ExampleAPITokensService_Revoke() {
