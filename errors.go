@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -134,40 +136,60 @@ func (e *APIError) Is(target error) bool {
 // FieldErrors returns the per-field messages of [APIError.Errors] as one
 // flat map: a nested object's keys are joined with "." ("details.expires_at"),
 // a lone message becomes a one-element slice, and other values (numbers,
-// booleans) their JSON text. It returns nil when the server sent none.
+// booleans, and objects nested deeper than 16 levels) their JSON text. Keys
+// are visited in sorted order, so keys that flatten to the same name
+// ({"a.b": …} and {"a": {"b": …}}) list their messages in the same order
+// every time. It returns nil when the server sent none.
 func (e *APIError) FieldErrors() map[string][]string {
 	if len(e.Errors) == 0 {
 		return nil
 	}
-	out := make(map[string][]string)
-	flattenFieldErrors(out, "", e.Errors)
-	if len(out) == 0 {
+	f := fieldFlattener{out: make(map[string][]string)}
+	f.flatten(e.Errors)
+	if len(f.out) == 0 {
 		return nil
 	}
-	return out
+	return f.out
 }
 
-func flattenFieldErrors(out map[string][]string, prefix string, v any) {
+// fieldFlattener flattens an errors object. path holds the keys from the
+// top to the value at hand; a key is joined only where a message is
+// added, and at most maxFieldDepth keys deep, so the work stays linear in
+// the size of the object.
+type fieldFlattener struct {
+	out  map[string][]string
+	path []string
+}
+
+func (f *fieldFlattener) flatten(v any) {
 	switch v := v.(type) {
 	case map[string]any:
-		for k, x := range v {
-			if prefix != "" {
-				k = prefix + "." + k
-			}
-			flattenFieldErrors(out, k, x)
+		if len(f.path) >= maxFieldDepth {
+			f.add(fieldMessage(v))
+			return
+		}
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			f.path = append(f.path, k)
+			f.flatten(v[k])
+			f.path = f.path[:len(f.path)-1]
 		}
 	case []any:
 		for _, x := range v {
 			if m, ok := x.(map[string]any); ok {
-				flattenFieldErrors(out, prefix, m)
+				f.flatten(m)
 				continue
 			}
-			out[prefix] = append(out[prefix], fieldMessage(x))
+			f.add(fieldMessage(x))
 		}
 	case nil:
 	default:
-		out[prefix] = append(out[prefix], fieldMessage(v))
+		f.add(fieldMessage(v))
 	}
+}
+
+func (f *fieldFlattener) add(msg string) {
+	key := strings.Join(f.path, ".")
+	f.out[key] = append(f.out[key], msg)
 }
 
 // fieldMessage is a field error's text: a string as sent, anything else as

@@ -132,7 +132,7 @@ func ExampleAPIError() {
 		log.Fatal(err)
 	}
 	_, err = client.APITokens.List(context.Background(), &prefactor.ListAPITokensOptions{
-		Sort: prefactor.Sort{Field: prefactor.SortByTitle}, // tokens have no title
+		Sort: prefactor.Sort{Field: "title"}, // tokens have no title
 	})
 	explain(err)
 	// Output:

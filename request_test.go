@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strconv"
 	"strings"
@@ -436,5 +437,115 @@ func TestListEmptyBodies(t *testing.T) {
 				t.Error("errors.Is(err, ErrNotFound) = true")
 			}
 		})
+	}
+}
+
+// TestResponseIntoScrubsTheRedirectChain: every request reachable from the
+// response WithResponseInto hands out, through Request.Response.Request
+// along the redirect chain, is without the Authorization header and
+// prints no token: after a same-host 302, a 302 to another host, a 307 on
+// Revoke, and a redirect loop the client refused.
+func TestResponseIntoScrubsTheRedirectChain(t *testing.T) {
+	ctx := context.Background()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, `{"status":"success","details":`+tokenJSON("tok_1")+`}`)
+	}))
+	t.Cleanup(other.Close)
+	for _, tc := range []struct {
+		name  string
+		serve func(w http.ResponseWriter, r *http.Request, n int)
+		call  func(c *Client, into **http.Response) error
+		hops  int // requests in the chain handed out
+	}{
+		{
+			name: "same-host 302",
+			serve: func(w http.ResponseWriter, r *http.Request, n int) {
+				if n == 1 {
+					http.Redirect(w, r, basePrefix+"/api/v1/api_token/tok_2", http.StatusFound)
+					return
+				}
+				reply(w, 200, `{"status":"success","details":`+tokenJSON("tok_2")+`}`)
+			},
+			call: func(c *Client, into **http.Response) error {
+				_, err := c.APITokens.Get(ctx, "tok_1", WithResponseInto(into))
+				return err
+			},
+			hops: 2,
+		},
+		{
+			name: "302 to another host",
+			serve: func(w http.ResponseWriter, r *http.Request, n int) {
+				http.Redirect(w, r, other.URL+"/api/v1/api_token/tok_1", http.StatusFound)
+			},
+			call: func(c *Client, into **http.Response) error {
+				_, err := c.APITokens.Get(ctx, "tok_1", WithResponseInto(into))
+				return err
+			},
+			hops: 2,
+		},
+		{
+			name: "307 on Revoke",
+			serve: func(w http.ResponseWriter, r *http.Request, n int) {
+				if n == 1 {
+					http.Redirect(w, r, basePrefix+"/api/v1/api_token/tok_1/revoke2", http.StatusTemporaryRedirect)
+					return
+				}
+				reply(w, 200, `{"status":"success","details":`+tokenJSON("tok_1")+`}`)
+			},
+			call: func(c *Client, into **http.Response) error {
+				_, err := c.APITokens.Revoke(ctx, "tok_1", WithResponseInto(into))
+				return err
+			},
+			hops: 2,
+		},
+		{
+			name: "refused redirect loop",
+			serve: func(w http.ResponseWriter, r *http.Request, n int) {
+				http.Redirect(w, r, r.URL.Path, http.StatusFound)
+			},
+			call: func(c *Client, into **http.Response) error {
+				if _, err := c.APITokens.Get(ctx, "tok_1", WithResponseInto(into)); err == nil {
+					return errors.New("a redirect loop succeeded")
+				}
+				return nil
+			},
+			hops: maxRedirects,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := setup(t, tc.serve)
+			var resp *http.Response
+			if err := tc.call(c, &resp); err != nil {
+				t.Fatal(err)
+			}
+			hops := 0
+			for r := resp; r != nil && r.Request != nil; r = r.Request.Response {
+				hops++
+				if h := r.Request.Header.Get("Authorization"); h != "" {
+					t.Errorf("request %d of the chain carries Authorization %q", hops, h)
+				}
+				noSecret(t, fmt.Sprintf("request %d of the chain", hops), fmt.Sprintf("%+v %#v", r.Request, r.Request))
+			}
+			if hops != tc.hops {
+				t.Errorf("the chain holds %d requests; want %d", hops, tc.hops)
+			}
+		})
+	}
+}
+
+// TestNeverRetriedFailureSaysSo: after two 503s, a 2xx whose body is not
+// the API's JSON ends the call at once; its error must not read as if
+// retries ran out.
+func TestNeverRetriedFailureSaysSo(t *testing.T) {
+	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n < 3 {
+			reply(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
+			return
+		}
+		reply(w, 200, `<html>not JSON</html>`)
+	})
+	_, err := c.APITokens.Get(context.Background(), "tok_1")
+	if err == nil || !strings.Contains(err.Error(), "decoding response") || strings.Contains(err.Error(), "giving up") || rec.count() != 3 {
+		t.Errorf("err = %v after %d requests; want a decoding error after 3, not 'giving up'", err, rec.count())
 	}
 }

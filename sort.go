@@ -18,28 +18,6 @@ const (
 	SortByStatus SortField = "status"
 )
 
-// Sort fields the API reference names for its other lists (agents, runs,
-// users). The token list refuses them.
-const (
-	// Deprecated: the token list does not sort by last_seen; the server
-	// refuses it. Kept so that code written against 0.1.0 compiles.
-	SortByLastSeen SortField = "last_seen"
-	// Deprecated: the token list does not sort by title.
-	SortByTitle SortField = "title"
-	// Deprecated: the token list does not sort by timestamp.
-	SortByTimestamp SortField = "timestamp"
-	// Deprecated: the token list does not sort by started_at.
-	SortByStartedAt SortField = "started_at"
-	// Deprecated: the token list does not sort by finished_at.
-	SortByFinishedAt SortField = "finished_at"
-	// Deprecated: the token list does not sort by email.
-	SortByEmail SortField = "email"
-	// Deprecated: the token list does not sort by name.
-	SortByName SortField = "name"
-	// Deprecated: the token list does not sort by external_identifier.
-	SortByExternalIdentifier SortField = "external_identifier"
-)
-
 // SortDirection is ascending or descending.
 type SortDirection string
 
