@@ -83,9 +83,12 @@ type ListAPITokensOptions struct {
 	IdempotencyKey string `url:"idempotency_key,omitempty"`
 }
 
-// offsetParam is the query parameter of ListAPITokensOptions.Offset, as
-// its url tag names it.
-const offsetParam = "pagination[offset]"
+// The query parameters of ListAPITokensOptions.Offset and PageSize, as
+// their url tags name them.
+const (
+	offsetParam   = "pagination[offset]"
+	pageSizeParam = "pagination[page_size]"
+)
 
 // validate reports options the API would refuse, before anything is sent.
 func (o *ListAPITokensOptions) validate() error {
@@ -202,19 +205,23 @@ func (s *APITokensService) list(ctx context.Context, q any, loop *retryablehttp.
 //		fmt.Println(tok.ID)
 //	}
 //
-// It starts at opts.Offset and follows the server's next_page_offset until
-// the last page. It yields tokens in server order, exactly as the pages list
-// them: a token that appears on two pages (the list changed while paging) is
-// yielded twice, so deduplicate by ID if that matters. On the first error (the
-// same kinds as List, plus [ErrPaginationStalled] when the server's pages
-// stop making progress) it yields (nil, err) once and stops. Breaking out of
-// the loop sends no further request. opts is copied, never modified; each
-// range over the result starts again from the first page. The idempotency
-// key, if any, goes with the first page only.
+// With no Sort it walks in ascending ID order, and with no PageSize it asks
+// pages of 100, the most the API serves. In ID order, either way, it yields
+// every token that exists for the whole walk exactly once and no token
+// twice, also while the caller or others create, revoke or delete tokens;
+// to do so it asks each page after the first from where the last token
+// yielded is, one more than PageSize. In any other order it follows the
+// server's next_page_offset, and a token may be missed or repeated if the
+// list changes meanwhile. docs/pagination.md says more.
 //
-// [WithConcurrency](n) fetches up to n pages at once, still yielding in
-// order and each token once. By default pages are fetched one after
-// another.
+// On the first error (the same kinds as List, plus [ErrPaginationStalled]
+// when the server's pages stop making progress) it yields (nil, err) once
+// and stops. Breaking out of the loop sends no further request. opts is
+// copied, never modified; each range over the result starts again. The
+// idempotency key, if any, goes with the first page only.
+//
+// [WithConcurrency](n) fetches up to n pages at once, with the same
+// guarantees and order.
 func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, reqOpts ...RequestOption) iter.Seq2[*APIToken, error] {
 	o, cfg, err := listOptions(opts, reqOpts)
 	return func(yield func(*APIToken, error) bool) {
@@ -222,10 +229,16 @@ func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, 
 			yield(nil, invalidArgument(opListAPITokens, err))
 			return
 		}
-		// Pages after the first differ only in their offset: encode the rest
-		// once for the walk.
+		if o.Sort.IsZero() {
+			o.Sort = Sort{Field: SortByID}
+		}
+		if o.PageSize == 0 {
+			o.PageSize = maxPageSize
+		}
+		// Pages after the first differ only in their offset and size:
+		// encode the rest once for the walk.
 		later := o
-		later.Offset, later.IdempotencyKey = 0, ""
+		later.Offset, later.PageSize, later.IdempotencyKey = 0, 0, ""
 		base, err := query.Values(&later)
 		if err != nil {
 			yield(nil, invalidArgument(opListAPITokens, err))
@@ -238,26 +251,43 @@ func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, 
 				return n
 			})
 		}
-		pages := allPages(ctx, opListAPITokens, o.Offset, cfg.concurrency, cfg.responseInto, func(ctx context.Context, offset int, first bool) (*Page[*APIToken], *http.Response, error) {
-			var q any = base
-			if first {
-				page := o
-				page.Offset = offset
-				q = &page
-			} else if offset != 0 {
-				v := maps.Clone(base)
-				v.Set(offsetParam, strconv.Itoa(offset))
-				q = v
+		spec := walkSpec[*APIToken]{
+			op:          opListAPITokens,
+			start:       o.Offset,
+			size:        o.PageSize,
+			concurrency: cfg.concurrency,
+			into:        cfg.responseInto,
+			fetch: func(ctx context.Context, r pageRequest) (*Page[*APIToken], *http.Response, error) {
+				var q any
+				if r.first {
+					first := o
+					first.Offset, first.PageSize = r.offset, r.size
+					q = &first
+				} else {
+					v := maps.Clone(base)
+					if r.offset != 0 {
+						v.Set(offsetParam, strconv.Itoa(r.offset))
+					}
+					v.Set(pageSizeParam, strconv.Itoa(r.size))
+					q = v
+				}
+				var resp *http.Response
+				var into **http.Response // only when the caller asked: each copy costs a request clone
+				if cfg.responseInto != nil {
+					into = &resp
+				}
+				page, err := s.list(ctx, q, loop, into)
+				return page, resp, err
+			},
+		}
+		if o.Sort.Field == SortByID {
+			spec.key = func(t *APIToken) string { return t.ID }
+			spec.order = Sorting{Field: SortByID, Direction: SortAsc}
+			if o.Sort.Direction == SortDesc {
+				spec.order.Direction = SortDesc
 			}
-			var resp *http.Response
-			var into **http.Response // only when the caller asked: each copy costs a request clone
-			if cfg.responseInto != nil {
-				into = &resp
-			}
-			page, err := s.list(ctx, q, loop, into)
-			return page, resp, err
-		})
-		pages(yield)
+		}
+		allPages(ctx, spec)(yield)
 	}
 }
 

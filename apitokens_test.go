@@ -264,7 +264,8 @@ func TestListErrors(t *testing.T) {
 func TestAllBreakSendsNoFurtherRequest(t *testing.T) {
 	srv, _ := newFake(t, 3*prefactortest.DefaultPageSize)
 	seen := 0
-	for _, err := range srv.Client().APITokens.All(context.Background(), nil) {
+	opts := &prefactor.ListAPITokensOptions{PageSize: prefactortest.DefaultPageSize}
+	for _, err := range srv.Client().APITokens.All(context.Background(), opts) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +282,8 @@ func TestAllBreakSendsNoFurtherRequest(t *testing.T) {
 func TestAllYieldsErrorOnceAndStops(t *testing.T) {
 	srv, ids := newFake(t, 3*prefactortest.DefaultPageSize)
 	var got []string
-	for tok, err := range srv.Client().APITokens.All(context.Background(), nil) {
+	opts := &prefactor.ListAPITokensOptions{PageSize: prefactortest.DefaultPageSize}
+	for tok, err := range srv.Client().APITokens.All(context.Background(), opts) {
 		if err != nil {
 			if tok != nil {
 				t.Error("error yielded with a token")

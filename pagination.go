@@ -60,83 +60,101 @@ type Sorting struct {
 	Direction SortDirection `json:"direction"`
 }
 
-// fetchPage fetches the page that starts at offset. first is true for the
-// first request of a walk. It returns the last HTTP response it received,
-// if any, with the page or the error.
-type fetchPage[T any] func(ctx context.Context, offset int, first bool) (*Page[T], *http.Response, error)
+// This file also holds the walk behind All, in two kinds:
+//
+//   - In key order (a list sorted by ID, which the server confirms in its
+//     sorting object, with pages laid out by position), the walk is a
+//     cursor: it remembers the last key it yielded and asks each page from
+//     where that key should be, one item of overlap, so that the seam
+//     between two pages can be checked. A page that starts past the last
+//     key may have missed items that moved before its offset (something
+//     before it was deleted): it is not yielded, and the walk steps back.
+//     Only keys past the last one are yielded. So every item that exists
+//     for the whole walk is yielded once and none twice, however the list
+//     changes meanwhile; see cursor.
+//   - Otherwise it follows the server's next_page_offset exactly, yielding
+//     every item of every page.
+//
+// With concurrency above 1 either kind fetches the pages it expects next
+// ahead, in parallel (see ahead), and checks each as it yields it.
 
-// pageWalk is one range over a list: what every page of it shares.
-type pageWalk[T any] struct {
-	op    string // names the operation in errors
-	fetch fetchPage[T]
+// pageRequest is one page a walk asks for.
+type pageRequest struct {
+	offset, size int
+	// first marks the walk's first request, which alone carries the
+	// caller's idempotency key.
+	first bool
+}
+
+// fetchPage fetches a page. It returns the HTTP response with the page or
+// the error when the walk hands responses to the caller (WithResponseInto),
+// else nil.
+type fetchPage[T any] func(ctx context.Context, r pageRequest) (*Page[T], *http.Response, error)
+
+// walkSpec describes a walk over a list.
+type walkSpec[T any] struct {
+	op          string // names the operation in errors
+	start, size int    // offset and page size of the first request
+	concurrency int    // pages fetched at once
+	into        **http.Response
+	fetch       fetchPage[T]
+	// key returns an item's key, and order is the sorting by that key the
+	// walk asked for, as the server echoes it. key nil: the walk is not in
+	// key order.
+	key   func(T) string
+	order Sorting
+}
+
+// walk is one range over a list.
+type walk[T any] struct {
+	walkSpec[T]
 	yield func(T, error) bool
-	into  **http.Response // WithResponseInto's destination, or nil
-
-	emptyRun int // empty pages in a row that named a next page
+	empty int // empty pages in a row that named a next page (by-server walks)
+	// depth is how many pages ahead of the one being yielded a parallel
+	// walk fetches, 1 to twice its concurrency: a key-order walk halves it
+	// when its plan misses, and adds one for each page the plan got right.
+	depth int
 }
 
-// allPages walks a list from offset start, following the server's
-// next_page_offset exactly, and yields every item in server order. It stops
-// after the last page, when the consumer stops (no further request), or at
-// the first error, which it yields once as (zero, err); a walk that stops
-// making progress is an error (see walk.advance). op names the operation in
-// errors; into, when not nil, receives the response of each page as it is
-// yielded. With concurrency above 1, pages after the first are fetched
-// ahead in parallel; see WithConcurrency.
-func allPages[T any](ctx context.Context, op string, start, concurrency int, into **http.Response, fetch fetchPage[T]) iter.Seq2[T, error] {
+// allPages walks a list as spec says and yields every item. It stops after
+// the last page, when the consumer stops (no further request), or at the
+// first error, which it yields once as (zero, err). A walk that stops
+// making progress is an error (ErrPaginationStalled). Requests in flight
+// are cancelled and waited for before it returns.
+func allPages[T any](ctx context.Context, spec walkSpec[T]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		w := &pageWalk[T]{op: op, fetch: fetch, yield: yield, into: into}
-		if concurrency <= 1 {
-			w.oneByOne(ctx, start, true)
-			return
-		}
-		page, resp, err := fetch(ctx, start, true)
-		if err != nil {
-			w.deliver(nil, resp, err)
-			return
-		}
-		next, more, err := w.advance(page, start)
-		if plan, ok := planPages(page); err == nil && more && ok && plan.next(page.Pagination.PageOffset) == next {
-			// The first page's items go out once the requests for the
-			// next pages are under way.
-			if next, more = w.ahead(ctx, plan, page, resp, next, concurrency); more {
-				w.oneByOne(ctx, next, false)
-			}
-			return
-		}
+		w := &walk[T]{walkSpec: spec, yield: yield, depth: 2 * spec.concurrency}
+		first := pageRequest{offset: spec.start, size: spec.size, first: true}
+		page, resp, err := w.fetch(ctx, first)
 		switch {
-		case !w.deliver(page, resp, nil):
 		case err != nil:
-			w.fail(err)
-		case more:
-			w.oneByOne(ctx, next, false)
+			w.deliver(nil, resp, err)
+		case w.keyed(page, first.offset):
+			w.byKey(ctx, page, resp, first.offset)
+		default:
+			w.byServer(ctx, page, resp, first.offset)
 		}
 	}
 }
 
-// oneByOne fetches one page after another from offset, following
-// next_page_offset. first marks offset as the walk's first request.
-func (w *pageWalk[T]) oneByOne(ctx context.Context, offset int, first bool) {
-	for {
-		page, resp, err := w.fetch(ctx, offset, first)
-		if !w.deliver(page, resp, err) {
-			return
-		}
-		next, more, err := w.advance(page, offset)
-		if err != nil {
-			w.fail(err)
-			return
-		}
-		if !more {
-			return
-		}
-		offset, first = next, false
+// keyed reports whether the walk can go in key order from its first page,
+// fetched at offset: the walk asked for key order, the server says it
+// sorted by the key that way, and laid the page out by position.
+func (w *walk[T]) keyed(page *Page[T], offset int) bool {
+	s, p := page.Sorting, page.Pagination
+	if w.key == nil || s == nil || p == nil || s.Field != w.order.Field || p.PageOffset != offset {
+		return false
 	}
+	dir := s.Direction
+	if dir == "" {
+		dir = SortAsc
+	}
+	return dir == w.order.Direction
 }
 
-// deliver records resp for WithResponseInto, then yields err, or the page's
-// items. It reports whether the walk goes on.
-func (w *pageWalk[T]) deliver(page *Page[T], resp *http.Response, err error) bool {
+// deliver records resp for WithResponseInto, then yields err, or items. It
+// reports whether the walk goes on.
+func (w *walk[T]) deliver(items []T, resp *http.Response, err error) bool {
 	if w.into != nil && resp != nil {
 		*w.into = resp
 	}
@@ -144,7 +162,7 @@ func (w *pageWalk[T]) deliver(page *Page[T], resp *http.Response, err error) boo
 		w.fail(err)
 		return false
 	}
-	for _, item := range page.Items {
+	for _, item := range items {
 		if !w.yield(item, nil) {
 			return false
 		}
@@ -153,27 +171,202 @@ func (w *pageWalk[T]) deliver(page *Page[T], resp *http.Response, err error) boo
 }
 
 // fail yields err as the walk's last value.
-func (w *pageWalk[T]) fail(err error) {
+func (w *walk[T]) fail(err error) {
 	var zero T
 	w.yield(zero, err)
+}
+
+// stalled is the error of a walk that stops making progress.
+func (w *walk[T]) stalled(format string, args ...any) error {
+	return fmt.Errorf("prefactor: %s: %w: "+format, append([]any{w.op, ErrPaginationStalled}, args...)...)
+}
+
+// byKey walks in key order from page, the first, fetched at offset: the
+// cursor checks each page, and decides where to ask next.
+func (w *walk[T]) byKey(ctx context.Context, page *Page[T], resp *http.Response, offset int) {
+	c := &cursor[T]{key: w.key, desc: w.order.Direction == SortDesc, size: min(w.size+1, maxPageSize)}
+	for {
+		fresh, ok, err := c.check(page, offset)
+		if err != nil {
+			w.fail(fmt.Errorf("prefactor: %s: %w", w.op, err))
+			return
+		}
+		if ok {
+			if !w.deliver(fresh, resp, nil) {
+				return
+			}
+			next, more, err := c.advance(page, offset, fresh)
+			switch {
+			case err != nil:
+				w.fail(w.stalled("%v", err))
+				return
+			case !more:
+				return
+			case w.concurrency > 1:
+				// Fetch ahead until a page fails its check, which comes back
+				// here, or the pages planned run out.
+				if page, resp, offset, more = w.keyedAhead(ctx, c, next); !more {
+					return
+				}
+				if page != nil {
+					continue
+				}
+				next = offset
+			}
+			offset = next
+		} else if offset, err = c.retreat(page, offset); err != nil {
+			w.fail(w.stalled("%v", err))
+			return
+		}
+		page, resp, err = w.fetch(ctx, pageRequest{offset: offset, size: c.size})
+		if err != nil {
+			w.deliver(nil, resp, err)
+			return
+		}
+	}
+}
+
+// keyedAhead fetches the pages from offset on ahead, where they are if the
+// list does not change: each c.size-1 further. It yields each page the
+// cursor accepts. It returns the first page that failed its check, with its
+// response and offset, for byKey to step back from; or, when the planned
+// pages ran out or a page brought nothing new, a nil page and the offset to
+// go on from. more is false when the walk is over.
+func (w *walk[T]) keyedAhead(ctx context.Context, c *cursor[T], offset int) (page *Page[T], resp *http.Response, at int, more bool) {
+	count := c.count
+	plan := func(o int) int {
+		if o >= count-c.size { // the page at o reaches the end, as far as the plan knows
+			return -1
+		}
+		return o + c.size - 1
+	}
+	at, more = offset, true
+	w.ahead(ctx, offset, c.size, plan, func(f fetched[T]) bool {
+		if f.err != nil {
+			w.deliver(nil, f.resp, f.err)
+			more = false
+			return false
+		}
+		fresh, ok, err := c.check(f.page, f.offset)
+		switch {
+		case err != nil:
+			w.fail(fmt.Errorf("prefactor: %s: %w", w.op, err))
+			more = false
+			return false
+		case !ok:
+			page, resp, at = f.page, f.resp, f.offset
+			w.depth = max(1, w.depth/2) // the list moved up: look less far ahead
+			return false
+		}
+		if !w.deliver(fresh, f.resp, nil) {
+			more = false
+			return false
+		}
+		next, goOn, err := c.advance(f.page, f.offset, fresh)
+		switch {
+		case err != nil:
+			w.fail(w.stalled("%v", err))
+			more = false
+		case !goOn:
+			more = false
+		case len(fresh) == 0:
+			// Nothing new: items were added before the planned pages,
+			// which now lag behind. Go on from where the cursor says, and
+			// look less far ahead.
+			at = next
+			w.depth = max(1, w.depth/2)
+		case plan(f.offset) < 0:
+			at = next // the plan ran out, the list did not
+		default:
+			w.depth = min(2*w.concurrency, w.depth+1)
+			return true
+		}
+		return false
+	})
+	return page, resp, at, more
+}
+
+// byServer walks by the server's next_page_offset from page, the first,
+// fetched at offset, yielding every item of every page. With concurrency
+// above 1 and a first page that lays the list out in pages of one size, it
+// fetches the pages of that layout ahead, and goes back to following the
+// server one page at a time when a page is off the layout.
+func (w *walk[T]) byServer(ctx context.Context, page *Page[T], resp *http.Response, offset int) {
+	for {
+		if !w.deliver(page.Items, resp, nil) {
+			return
+		}
+		next, more, err := w.advance(page, offset)
+		switch {
+		case err != nil:
+			w.fail(err)
+			return
+		case !more:
+			return
+		}
+		if plan, ok := planPages(page); ok && w.concurrency > 1 && plan.next(offset) == next {
+			if next, more = w.serverAhead(ctx, plan, next); !more {
+				return
+			}
+		}
+		offset = next
+		page, resp, err = w.fetch(ctx, pageRequest{offset: offset, size: w.size})
+		if err != nil {
+			w.deliver(nil, resp, err)
+			return
+		}
+	}
+}
+
+// serverAhead fetches the pages of plan from offset on ahead and yields
+// them. It returns the offset to go on from one page at a time and true
+// when a page was off the plan (its next_page_offset disagreed, or it was
+// empty); false when the walk is over.
+func (w *walk[T]) serverAhead(ctx context.Context, plan pagePlan, offset int) (int, bool) {
+	at, more := 0, false
+	w.ahead(ctx, offset, w.size, plan.next, func(f fetched[T]) bool {
+		if !w.deliver(pageItems(f.page), f.resp, f.err) {
+			return false
+		}
+		next, goOn, err := w.advance(f.page, f.offset)
+		switch {
+		case err != nil:
+			w.fail(err)
+			return false
+		case !goOn:
+			return false
+		case len(f.page.Items) == 0 || next != plan.next(f.offset):
+			at, more = next, true // off the plan: follow the server
+			return false
+		}
+		return true
+	})
+	return at, more
+}
+
+func pageItems[T any](p *Page[T]) []T {
+	if p == nil {
+		return nil
+	}
+	return p.Items
 }
 
 // advance returns the server's next_page_offset for the page fetched at
 // offset, false on the last page, or ErrPaginationStalled when the walk is
 // not moving forward: the next offset is not past offset, or maxEmptyRun
 // empty pages in a row still name a next page.
-func (w *pageWalk[T]) advance(page *Page[T], offset int) (int, bool, error) {
+func (w *walk[T]) advance(page *Page[T], offset int) (int, bool, error) {
 	next, ok := page.NextOffset()
 	if !ok {
 		return 0, false, nil
 	}
 	if next <= offset {
-		return 0, false, fmt.Errorf("prefactor: %s: %w: next_page_offset %d does not move past offset %d", w.op, ErrPaginationStalled, next, offset)
+		return 0, false, w.stalled("next_page_offset %d does not move past offset %d", next, offset)
 	}
 	if len(page.Items) > 0 {
-		w.emptyRun = 0
-	} else if w.emptyRun++; w.emptyRun >= maxEmptyRun {
-		return 0, false, fmt.Errorf("prefactor: %s: %w: %d empty pages in a row, up to offset %d, still name a next page", w.op, ErrPaginationStalled, w.emptyRun, offset)
+		w.empty = 0
+	} else if w.empty++; w.empty >= maxEmptyRun {
+		return 0, false, w.stalled("%d empty pages in a row, up to offset %d, still name a next page", w.empty, offset)
 	}
 	return next, true, nil
 }
@@ -184,9 +377,9 @@ type pagePlan struct {
 	size, count int
 }
 
-// planPages reads the layout from the first page; ok is false when its
-// pagination is missing or does not describe one, or the page is empty
-// (which no list with more to come starts with).
+// planPages reads the layout from a page; ok is false when its pagination
+// is missing or does not describe one, or the page is empty (which no list
+// with more to come has).
 func planPages[T any](page *Page[T]) (pagePlan, bool) {
 	p := page.Pagination
 	if p == nil || len(page.Items) == 0 || p.PageSize <= 0 || p.PageOffset < 0 || p.ItemCount <= p.PageOffset {
@@ -204,44 +397,33 @@ func (p pagePlan) next(offset int) int {
 	return offset + p.size
 }
 
-// expectNext reports whether page, fetched at offset, carries the
-// next_page_offset the plan predicts.
-func (p pagePlan) expectNext(page interface{ NextOffset() (int, bool) }, offset int) bool {
-	got, ok := page.NextOffset()
-	want := p.next(offset)
-	if want < 0 {
-		return !ok
-	}
-	return ok && got == want
+// fetched is a page a walk fetched ahead, or the error fetching it.
+type fetched[T any] struct {
+	offset int
+	page   *Page[T]
+	resp   *http.Response
+	err    error
 }
 
-// ahead fetches the pages of plan from offset on, with up to n requests in
-// flight (fewer after a 429: the walk's pacer sets the pace of every
-// attempt, see pacer) and at most 2n pages fetched ahead of the one being
-// yielded, which bounds memory, and yields their items in order,
-// after those of first, the page before them (received as firstResp). It
-// starts the requests before yielding first, so the consumer's work
-// overlaps them. A request starts as soon as any other finishes, so a slow
-// page does not hold back requests for the pages after it.
-//
-// It returns the offset to continue from one page at a time and true when a
-// page's next_page_offset disagreed with the plan or the page was empty;
-// false when the walk is over (last page, consumer stopped, or an error,
-// which it has yielded). Before returning it cancels the requests in flight
-// and waits for them.
-func (w *pageWalk[T]) ahead(ctx context.Context, plan pagePlan, first *Page[T], firstResp *http.Response, offset, n int) (int, bool) {
+// ahead fetches the pages at offset, plan(offset), plan(plan(offset)), …
+// (plan returns -1 after the last) with up to w.concurrency requests in
+// flight and at most w.depth fetched ahead of the one take is given, which
+// bounds memory, and gives them to take in order. A request starts as soon
+// as another finishes, so a slow page does not hold back those after it; a
+// failed one stops new ones. When take returns false, or the plan runs
+// out, ahead cancels the requests in flight and waits for them before it
+// returns.
+func (w *walk[T]) ahead(ctx context.Context, offset, size int, plan func(int) int, take func(fetched[T]) bool) {
+	n := w.concurrency
+	window := 2 * n // w.depth never exceeds it
 	type result struct {
-		seq    int // position in the walk: 0 for the page at the first offset
-		offset int
-		page   *Page[T]
-		resp   *http.Response
-		err    error
+		seq int // position in this run: 0 for the page at offset
+		fetched[T]
 	}
-	window := 2 * n
-	// results receives every finished request; it has room for all that can
-	// be in flight, so a request never blocks on it, even after we return.
+	// results has room for every request in flight, so a request never
+	// blocks on it, even after ahead returned.
 	results := make(chan result, n)
-	ready := make([]*result, window) // finished, not yet yielded; by seq % window
+	ready := make([]*result, window) // received, not yet taken; by seq % window
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -251,58 +433,38 @@ func (w *pageWalk[T]) ahead(ctx context.Context, plan pagePlan, first *Page[T], 
 	var (
 		inFlight = 0     // requests started and not received
 		started  = 0     // seq of the next request
-		yielded  = 0     // seq of the next page to yield
+		taken    = 0     // seq of the next page to take
 		failed   = false // a request failed: start no more
 	)
 	start := func() {
-		for inFlight < n && started-yielded < window && offset >= 0 && !failed {
-			r := result{seq: started, offset: offset}
+		for inFlight < n && started-taken < w.depth && offset >= 0 && !failed {
+			r := result{seq: started, fetched: fetched[T]{offset: offset}}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.page, r.resp, r.err = w.fetch(ctx, r.offset, false)
+				r.page, r.resp, r.err = w.fetch(ctx, pageRequest{offset: r.offset, size: size})
 				results <- r
 			}()
 			inFlight++
 			started++
-			offset = plan.next(offset)
+			offset = plan(offset)
 		}
 	}
-	receive := func() {
-		r := <-results
-		inFlight--
-		failed = failed || r.err != nil
-		ready[r.seq%window] = &r
-	}
-
 	start()
-	if !w.deliver(first, firstResp, nil) {
-		return 0, false
-	}
-	for yielded < started {
-		for ready[yielded%window] == nil {
-			receive()
+	for taken < started {
+		for ready[taken%window] == nil {
+			r := <-results
+			inFlight--
+			failed = failed || r.err != nil
+			ready[r.seq%window] = &r
 			start()
 		}
-		r := ready[yielded%window]
-		ready[yielded%window] = nil
-		yielded++
-		if r.err == nil && (len(r.page.Items) == 0 || !plan.expectNext(r.page, r.offset)) {
-			// Off plan: drop what was fetched ahead and follow the server.
-			if !w.deliver(r.page, r.resp, nil) {
-				return 0, false
-			}
-			next, more, err := w.advance(r.page, r.offset)
-			if err != nil {
-				w.fail(err)
-				return 0, false
-			}
-			return next, more
-		}
+		r := ready[taken%window]
+		ready[taken%window] = nil
+		taken++
 		start() // keep fetching while the consumer works through this page
-		if !w.deliver(r.page, r.resp, r.err) {
-			return 0, false
+		if !take(r.fetched) {
+			return
 		}
 	}
-	return 0, false
 }

@@ -74,8 +74,8 @@ func isLoopback(host string) bool {
 func newHTTPClient(cfg *clientConfig) (*http.Client, func()) {
 	timeout := cfg.timeout
 	var base http.RoundTripper
+	var closeIdle func()
 	hc := &http.Client{CheckRedirect: checkRedirect(nil)}
-	closeIdle := func() {}
 	if caller := cfg.httpClient; caller != nil {
 		base = callerTransport{caller}
 		hc.Jar = caller.Jar

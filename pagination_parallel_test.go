@@ -129,10 +129,10 @@ func fakeClient(t *testing.T, f *fakeList) *Client {
 	return c
 }
 
-// walk ranges over seq the way a caller would and returns what it saw:
+// walkIDs ranges over seq the way a caller would and returns what it saw:
 // token IDs, and "err:<error>" for errors. stop, when set, is called before
 // each item and ends the loop when it returns true.
-func walk(seq func(func(*APIToken, error) bool), stop func(n int) bool) []string {
+func walkIDs(seq func(func(*APIToken, error) bool), stop func(n int) bool) []string {
 	got := []string{}
 	for tok, err := range seq {
 		if stop != nil && stop(len(got)) {
@@ -191,7 +191,7 @@ func TestConcurrencyOrderExactlyOnce(t *testing.T) {
 			f := &fakeList{n: tc.n}
 			c := fakeClient(t, f)
 			opts := &ListAPITokensOptions{PageSize: tc.size, Offset: tc.offset, IdempotencyKey: "walk-1"}
-			got := walk(c.APITokens.All(context.Background(), opts, WithConcurrency(tc.concurrency)), nil)
+			got := walkIDs(c.APITokens.All(context.Background(), opts, WithConcurrency(tc.concurrency)), nil)
 			if want := ids(tc.offset, tc.n); !reflect.DeepEqual(got, want) {
 				t.Fatalf("yielded %v,\nwant %v", got, want)
 			}
@@ -242,7 +242,7 @@ func TestConcurrencyFetchesNPagesAtOnce(t *testing.T) {
 	}
 	c := fakeClient(t, f)
 	withTimeout(t, func() {
-		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(n)), nil)
+		got := walkIDs(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(n)), nil)
 		if !reflect.DeepEqual(got, ids(0, 100)) {
 			t.Errorf("yielded %v", got)
 		}
@@ -264,7 +264,7 @@ func TestConcurrencyBreakCancelsAndWaits(t *testing.T) {
 	c := fakeClient(t, f)
 	var got []string
 	withTimeout(t, func() {
-		got = walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(8)),
+		got = walkIDs(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(8)),
 			func(n int) bool { return n == 25 })
 	})
 	if !reflect.DeepEqual(got, ids(0, 25)) {
@@ -302,7 +302,7 @@ func TestConcurrencyErrorStopsOnce(t *testing.T) {
 	c := fakeClient(t, f)
 	var got []string
 	withTimeout(t, func() {
-		got = walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(8)), nil)
+		got = walkIDs(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(8)), nil)
 	})
 	if len(got) != 41 || !reflect.DeepEqual(got[:40], ids(0, 40)) || !strings.Contains(got[40], "403 not_permitted: nope") {
 		t.Errorf("yielded %v, want 40 tokens then the 403 once", got)
@@ -366,7 +366,7 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 			return nil
 		}
 		c := fakeClient(t, f)
-		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
+		got := walkIDs(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
 		if want := append(ids(0, 40), ids(35, 100)...); !reflect.DeepEqual(got, want) {
 			t.Errorf("yielded %v,\nwant %v", got, want)
 		}
@@ -386,7 +386,7 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 			return nil
 		}
 		c := fakeClient(t, f)
-		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
+		got := walkIDs(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
 		var want []string
 		for off := 0; off < 100; off += 20 {
 			want = append(want, ids(off, off+10)...)
@@ -407,7 +407,7 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 			return ptr(offset + size)
 		}
 		c := fakeClient(t, f)
-		got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
+		got := walkIDs(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
 		if len(got) != 31 || !reflect.DeepEqual(got[:30], ids(0, 30)) || !strings.Contains(got[30], "does not move past offset 20") {
 			t.Errorf("yielded %v, want 30 tokens and ErrPaginationStalled", got)
 		}
@@ -418,7 +418,7 @@ func TestConcurrencyFollowsServerWhenPlanBreaks(t *testing.T) {
 			return jsonResponse(req, 200, `{"status":"success","summaries":[{"id":"only"}],"pagination":null}`)
 		}
 		c := fakeClient(t, f)
-		if got := walk(c.APITokens.All(context.Background(), nil, WithConcurrency(4)), nil); !reflect.DeepEqual(got, []string{"only"}) {
+		if got := walkIDs(c.APITokens.All(context.Background(), nil, WithConcurrency(4)), nil); !reflect.DeepEqual(got, []string{"only"}) {
 			t.Errorf("yielded %v", got)
 		}
 	})
@@ -438,7 +438,7 @@ func TestConcurrencyRetries429(t *testing.T) {
 		return resp
 	}
 	c := fakeClient(t, f)
-	got := walk(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
+	got := walkIDs(c.APITokens.All(context.Background(), &ListAPITokensOptions{PageSize: 10}, WithConcurrency(4)), nil)
 	if !reflect.DeepEqual(got, ids(0, 100)) {
 		t.Errorf("yielded %v", got)
 	}
@@ -482,7 +482,7 @@ func TestConcurrencyQueryEncoding(t *testing.T) {
 	}
 	c := fakeClient(t, f)
 	opts := &ListAPITokensOptions{AccountID: "acc", Sort: Sort{Field: SortByStatus, Direction: SortDesc}, PageSize: 10, IdempotencyKey: "k"}
-	walk(c.APITokens.All(context.Background(), opts, WithConcurrency(3)), nil)
+	walkIDs(c.APITokens.All(context.Background(), opts, WithConcurrency(3)), nil)
 	want := map[int]url.Values{
 		0:  {"account_id": {"acc"}, "sorting": {"-status"}, "pagination[page_size]": {"10"}, "idempotency_key": {"k"}},
 		10: {"account_id": {"acc"}, "sorting": {"-status"}, "pagination[page_size]": {"10"}, "pagination[offset]": {"10"}},
