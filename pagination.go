@@ -289,10 +289,10 @@ func (w *walk[T]) keyedAhead(ctx context.Context, c *cursor[T], offset int) (pag
 // byServer walks by the server's next_page_offset from page, the first,
 // fetched at offset, yielding every item of every page. With concurrency
 // above 1 and a first page that lays the list out in pages of one size, it
-// fetches the pages of that layout ahead, and goes back to following the
-// server one page at a time when a page is off the layout.
+// fetches the pages of that layout ahead, and follows the server one page
+// at a time for the rest of the walk once a page is off the layout.
 func (w *walk[T]) byServer(ctx context.Context, page *Page[T], resp *http.Response, offset int) {
-	for {
+	for first := true; ; first = false {
 		if !w.deliver(page.Items, resp, nil) {
 			return
 		}
@@ -304,7 +304,7 @@ func (w *walk[T]) byServer(ctx context.Context, page *Page[T], resp *http.Respon
 		case !more:
 			return
 		}
-		if plan, ok := planPages(page); ok && w.concurrency > 1 && plan.next(offset) == next {
+		if plan, ok := planPages(page); ok && first && w.concurrency > 1 && plan.next(offset) == next {
 			if next, more = w.serverAhead(ctx, plan, next); !more {
 				return
 			}
