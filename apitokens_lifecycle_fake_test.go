@@ -114,72 +114,52 @@ func keyOf(t *testing.T, r prefactortest.Request) string {
 	return *b.Key
 }
 
-// lcCall is one method of the service, called uniformly on the fake.
-type lcCall struct {
-	name, op, method string
-	path             string // for id tok_1
-	// from is a status of tok_1 the call succeeds in, to the one it leaves
-	// (Create leaves tok_1 alone; Delete removes it), refused one the
-	// call is refused in with invalid_action ("" for Get and Create).
-	from, to, refused prefactor.TokenStatus
-	call              func(ctx context.Context, f *lcFake, id string, opts ...prefactor.RequestOption) (*prefactor.APIToken, error)
+// lifecycleCalls are the calls of prefactor.EveryCall that take part in
+// the token lifecycle: those on one token, and Create.
+func lifecycleCalls() []prefactor.APICall {
+	var calls []prefactor.APICall
+	for _, tc := range prefactor.EveryCall {
+		if tc.From != "" {
+			calls = append(calls, tc)
+		}
+	}
+	return calls
 }
 
-func (c lcCall) mutation() bool { return c.method != http.MethodGet }
+// callNamed returns the call of prefactor.EveryCall named name.
+func callNamed(name string) prefactor.APICall {
+	for _, tc := range prefactor.EveryCall {
+		if tc.Name == name {
+			return tc
+		}
+	}
+	panic("no call named " + name)
+}
 
-var lcCalls = []lcCall{
-	{
-		name: "Get", op: "get API token", method: http.MethodGet, path: "/api/v1/api_token/tok_1",
-		from: prefactor.TokenStatusActive, to: prefactor.TokenStatusActive,
-		call: func(ctx context.Context, f *lcFake, id string, _ ...prefactor.RequestOption) (*prefactor.APIToken, error) {
-			return f.c.APITokens.Get(ctx, id)
-		},
-	},
-	{
-		name: "Create", op: "create API token", method: http.MethodPost, path: "/api/v1/api_token",
-		from: prefactor.TokenStatusActive, to: prefactor.TokenStatusActive,
-		call: func(ctx context.Context, f *lcFake, _ string, opts ...prefactor.RequestOption) (*prefactor.APIToken, error) {
-			created, err := f.c.APITokens.Create(ctx, &prefactor.CreateAPITokenRequest{
-				TokenScope: prefactor.TokenScopeAgentDeployment, AgentID: "agent_1", EnvironmentID: "env_1",
-			}, opts...)
-			if err != nil {
-				return nil, err
-			}
-			want, err := f.tap.lookup("token")
-			if err != nil || created.Token.Reveal() != want {
-				return nil, fmt.Errorf("token value %q, want the server's %q (%v)", created.Token.Reveal(), want, err)
-			}
-			return &created.APIToken, nil
-		},
-	},
-	{
-		name: "Suspend", op: "suspend API token", method: http.MethodPost, path: "/api/v1/api_token/tok_1/suspend",
-		from: prefactor.TokenStatusActive, to: prefactor.TokenStatusSuspended, refused: prefactor.TokenStatusRevoked,
-		call: func(ctx context.Context, f *lcFake, id string, opts ...prefactor.RequestOption) (*prefactor.APIToken, error) {
-			return f.c.APITokens.Suspend(ctx, id, opts...)
-		},
-	},
-	{
-		name: "Activate", op: "activate API token", method: http.MethodPost, path: "/api/v1/api_token/tok_1/activate",
-		from: prefactor.TokenStatusSuspended, to: prefactor.TokenStatusActive, refused: prefactor.TokenStatusActive,
-		call: func(ctx context.Context, f *lcFake, id string, opts ...prefactor.RequestOption) (*prefactor.APIToken, error) {
-			return f.c.APITokens.Activate(ctx, id, opts...)
-		},
-	},
-	{
-		name: "Revoke", op: "revoke API token", method: http.MethodPost, path: "/api/v1/api_token/tok_1/revoke",
-		from: prefactor.TokenStatusActive, to: prefactor.TokenStatusRevoked, refused: prefactor.TokenStatusRevoked,
-		call: func(ctx context.Context, f *lcFake, id string, opts ...prefactor.RequestOption) (*prefactor.APIToken, error) {
-			return f.c.APITokens.Revoke(ctx, id, opts...)
-		},
-	},
-	{
-		name: "Delete", op: "delete API token", method: http.MethodDelete, path: "/api/v1/api_token/tok_1",
-		from: prefactor.TokenStatusRevoked, refused: prefactor.TokenStatusActive,
-		call: func(ctx context.Context, f *lcFake, id string, opts ...prefactor.RequestOption) (*prefactor.APIToken, error) {
-			return nil, f.c.APITokens.Delete(ctx, id, opts...)
-		},
-	},
+// tokenOf returns the token a call returned; nil for none.
+func tokenOf(got any) *prefactor.APIToken {
+	switch v := got.(type) {
+	case *prefactor.APIToken:
+		return v
+	case *prefactor.CreatedAPIToken:
+		if v != nil {
+			return &v.APIToken
+		}
+	}
+	return nil
+}
+
+// wantServersValue fails the test unless a Create's result holds the
+// token value the server sent; other results pass.
+func wantServersValue(t *testing.T, f *lcFake, got any) {
+	t.Helper()
+	created, ok := got.(*prefactor.CreatedAPIToken)
+	if !ok {
+		return
+	}
+	if want, err := f.tap.lookup("token"); err != nil || created.Token.Reveal() != want {
+		t.Errorf("token value %q, want the server's %q (%v)", created.Token.Reveal(), want, err)
+	}
 }
 
 // wantStore fails the test unless the fake holds tok_1 in status want
@@ -204,44 +184,47 @@ func wantStore(t *testing.T, f *lcFake, want prefactor.TokenStatus, created int)
 
 // storeAfter is what the store holds after tc succeeded: tok_1's status
 // and how many tokens were created.
-func storeAfter(tc lcCall) (prefactor.TokenStatus, int) {
-	if tc.name == "Create" {
-		return tc.from, 1
+func storeAfter(tc prefactor.APICall) (prefactor.TokenStatus, int) {
+	if tc.Name == "Create" {
+		return tc.From, 1
 	}
-	return tc.to, 0
+	return tc.To, 0
 }
 
 func TestAPITokenCallsSuccess(t *testing.T) {
-	for _, tc := range lcCalls {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newLCFake(t, tc.from)
-			tok, err := tc.call(context.Background(), f, "tok_1")
+	for _, tc := range lifecycleCalls() {
+		t.Run(tc.Name, func(t *testing.T) {
+			f := newLCFake(t, tc.From)
+			got, err := tc.Call(context.Background(), f.c, "tok_1")
 			if err != nil {
-				t.Fatalf("%s: %v", tc.name, err)
+				t.Fatalf("%s: %v", tc.Name, err)
 			}
+			wantServersValue(t, f, got)
+			tok := tokenOf(got)
 			seen := f.srv.Requests()
 			if len(seen) != 1 {
 				t.Fatalf("server saw %d requests, want 1", len(seen))
 			}
 			r := seen[0]
-			if r.Method != tc.method || r.Path != tc.path {
-				t.Errorf("request %s %s, want %s %s", r.Method, r.Path, tc.method, tc.path)
+			if path := tc.PathFor("tok_1"); r.Method != tc.Method || r.Path != path {
+				t.Errorf("request %s %s, want %s %s", r.Method, r.Path, tc.Method, path)
 			}
 			if r.RawQuery != "" {
 				t.Errorf("%s sent query %q, want none", r.Method, r.RawQuery)
 			}
-			if tc.method == http.MethodGet && len(r.Body) != 0 {
+			mutation := tc.Method != http.MethodGet
+			if !mutation && len(r.Body) != 0 {
 				t.Errorf("GET sent body %q, want none", r.Body)
 			}
-			if ct := r.Header.Get("Content-Type"); tc.mutation() && ct != "application/json" {
+			if ct := r.Header.Get("Content-Type"); mutation && ct != "application/json" {
 				t.Errorf("Content-Type %q, want application/json", ct)
 			}
-			if tc.mutation() {
+			if mutation {
 				key := keyOf(t, r)
 				if key == "" || len(key) > maxKeyLen {
 					t.Errorf("generated idempotency key %q: want 1..%d characters", key, maxKeyLen)
 				}
-				if tc.name != "Create" {
+				if tc.Name != "Create" {
 					if want := `{"idempotency_key":"` + key + `"}`; string(r.Body) != want {
 						t.Errorf("body %s, want %s", r.Body, want)
 					}
@@ -250,18 +233,18 @@ func TestAPITokenCallsSuccess(t *testing.T) {
 			st, created := storeAfter(tc)
 			wantStore(t, f, st, created)
 
-			if tc.method == http.MethodDelete {
+			if tc.Method == http.MethodDelete {
 				return
 			}
 			if tok == nil {
 				t.Fatal("nil token")
 			}
 			wantID := "tok_1"
-			if tc.name == "Create" {
+			if tc.Name == "Create" {
 				wantID = f.srv.Tokens()[1].ID
 			}
-			if tok.ID != wantID || tok.Status != tc.to || tok.TokenScope != prefactor.TokenScopeAgentDeployment {
-				t.Errorf("token %s %s %s, want %s %s agent_deployment", tok.ID, tok.Status, tok.TokenScope, wantID, tc.to)
+			if tok.ID != wantID || tok.Status != tc.To || tok.TokenScope != prefactor.TokenScopeAgentDeployment {
+				t.Errorf("token %s %s %s, want %s %s agent_deployment", tok.ID, tok.Status, tok.TokenScope, wantID, tc.To)
 			}
 			if tok.AgentDeploymentID == nil || *tok.AgentDeploymentID != "dep_1" {
 				t.Errorf("AgentDeploymentID %v, want dep_1", tok.AgentDeploymentID)
@@ -271,14 +254,14 @@ func TestAPITokenCallsSuccess(t *testing.T) {
 }
 
 func TestAPITokenCallsNotFound(t *testing.T) {
-	for _, tc := range lcCalls {
-		if tc.name == "Create" {
+	for _, tc := range lifecycleCalls() {
+		if tc.Name == "Create" {
 			continue // there is no token to miss
 		}
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.Name, func(t *testing.T) {
 			f := newLCFake(t, "")
-			tok, err := tc.call(context.Background(), f, "tok_1")
-			if tok != nil {
+			got, err := tc.Call(context.Background(), f.c, "tok_1")
+			if tok := tokenOf(got); tok != nil {
 				t.Errorf("token %+v, want nil", tok)
 			}
 			if !errors.Is(err, prefactor.ErrNotFound) {
@@ -288,11 +271,11 @@ func TestAPITokenCallsNotFound(t *testing.T) {
 			if apiErr.StatusCode != http.StatusNotFound || apiErr.Code != prefactor.CodeNotFound {
 				t.Fatalf("err %#v, want *APIError 404 not_found", err)
 			}
-			if apiErr.Method != tc.method || apiErr.Path != tc.path {
-				t.Errorf("APIError names %s %s, want %s %s", apiErr.Method, apiErr.Path, tc.method, tc.path)
+			if path := tc.PathFor("tok_1"); apiErr.Method != tc.Method || apiErr.Path != path {
+				t.Errorf("APIError names %s %s, want %s %s", apiErr.Method, apiErr.Path, tc.Method, path)
 			}
-			if !strings.HasPrefix(err.Error(), "prefactor: "+tc.op+": ") {
-				t.Errorf("error %q does not name the operation %q", err, tc.op)
+			if !strings.HasPrefix(err.Error(), "prefactor: "+tc.Op+": ") {
+				t.Errorf("error %q does not name the operation %q", err, tc.Op)
 			}
 			noToken(t, "error", err.Error())
 			if n := f.srv.RequestCount(); n != 1 {
@@ -303,13 +286,13 @@ func TestAPITokenCallsNotFound(t *testing.T) {
 }
 
 func TestAPITokenCallsRefusedTransition(t *testing.T) {
-	for _, tc := range lcCalls {
-		if tc.refused == "" {
+	for _, tc := range lifecycleCalls() {
+		if tc.Refused == "" {
 			continue
 		}
-		t.Run(tc.name, func(t *testing.T) {
-			f := newLCFake(t, tc.refused)
-			_, err := tc.call(context.Background(), f, "tok_1")
+		t.Run(tc.Name, func(t *testing.T) {
+			f := newLCFake(t, tc.Refused)
+			_, err := tc.Call(context.Background(), f.c, "tok_1")
 			apiErr := asAPIError(t, err)
 			if apiErr.Code != prefactor.CodeInvalidAction || apiErr.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("err %v, want *APIError 422 invalid_action", err)
@@ -323,7 +306,7 @@ func TestAPITokenCallsRefusedTransition(t *testing.T) {
 			if n := f.srv.RequestCount(); n != 1 {
 				t.Errorf("server saw %d requests, want 1 (a refusal is final)", n)
 			}
-			wantStore(t, f, tc.refused, 0)
+			wantStore(t, f, tc.Refused, 0)
 		})
 	}
 }
@@ -331,27 +314,29 @@ func TestAPITokenCallsRefusedTransition(t *testing.T) {
 // A call that fails and is retried sends the same idempotency key, and the
 // same body, on every attempt: the generated key and the caller's.
 func TestAPITokenCallsRetrySameKey(t *testing.T) {
-	for _, tc := range lcCalls {
+	for _, tc := range lifecycleCalls() {
+		mutation := tc.Method != http.MethodGet
 		for _, callerKey := range []string{"", "caller-key-1"} {
-			name := tc.name + "/generated"
+			name := tc.Name + "/generated"
 			var opts []prefactor.RequestOption
 			if callerKey != "" {
-				name = tc.name + "/caller"
+				name = tc.Name + "/caller"
 				opts = append(opts, prefactor.WithIdempotencyKey(callerKey))
 			}
-			if !tc.mutation() && callerKey != "" {
+			if !mutation && callerKey != "" {
 				continue
 			}
 			t.Run(name, func(t *testing.T) {
-				f := newLCFake(t, tc.from)
+				f := newLCFake(t, tc.From)
 				f.srv.FailNext(1, prefactortest.Fault{Status: http.StatusServiceUnavailable, Code: prefactor.CodeUnexpected})
 				f.srv.FailNext(1, prefactortest.Fault{Status: http.StatusBadGateway, Body: "<html>bad gateway</html>"})
-				tok, err := tc.call(context.Background(), f, "tok_1", opts...)
+				got, err := tc.Call(context.Background(), f.c, "tok_1", opts...)
 				if err != nil {
-					t.Fatalf("%s: %v", tc.name, err)
+					t.Fatalf("%s: %v", tc.Name, err)
 				}
-				if tc.method != http.MethodDelete && (tok == nil || tok.Status != tc.to) {
-					t.Errorf("token %+v, want status %s", tok, tc.to)
+				wantServersValue(t, f, got)
+				if tok := tokenOf(got); tc.Method != http.MethodDelete && (tok == nil || tok.Status != tc.To) {
+					t.Errorf("token %+v, want status %s", tok, tc.To)
 				}
 				st, created := storeAfter(tc)
 				wantStore(t, f, st, created)
@@ -365,7 +350,7 @@ func TestAPITokenCallsRetrySameKey(t *testing.T) {
 							r.Method, r.Path, r.RawQuery, r.Body, seen[0].Method, seen[0].Path, seen[0].RawQuery, seen[0].Body)
 					}
 				}
-				if !tc.mutation() {
+				if !mutation {
 					return
 				}
 				want := keyOf(t, seen[0])
@@ -537,12 +522,12 @@ func TestAPITokensInvalidArguments(t *testing.T) {
 		}, "empty key"},
 	}
 	for _, id := range []string{"", "   ", ".", ".."} {
-		for _, tc := range lcCalls {
-			if tc.name == "Create" {
+		for _, tc := range lifecycleCalls() {
+			if tc.Name == "Create" {
 				continue
 			}
-			tests = append(tests, test{fmt.Sprintf("%s id %q", tc.name, id), tc.op, func(f *lcFake) error {
-				_, err := tc.call(ctx, f, id)
+			tests = append(tests, test{fmt.Sprintf("%s id %q", tc.Name, id), tc.Op, func(f *lcFake) error {
+				_, err := tc.Call(ctx, f.c, id)
 				return err
 			}, "token ID"})
 		}
@@ -627,10 +612,10 @@ const lcSecretValue = "pf_live_0123456789abcdefSECRET"
 // operation, and is not retried. (Empty 204 answers are in the internal
 // tests: a Fault always has a body.)
 func TestAPITokensMalformedSuccess(t *testing.T) {
-	get, create, suspend, revoke := lcCalls[0], lcCalls[1], lcCalls[2], lcCalls[4]
+	get, create, suspend, revoke := callNamed("Get"), callNamed("Create"), callNamed("Suspend"), callNamed("Revoke")
 	tests := []struct {
 		name string
-		call lcCall
+		call prefactor.APICall
 		body string
 		want string
 	}{
@@ -644,14 +629,14 @@ func TestAPITokensMalformedSuccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newLCFake(t, tt.call.from)
+			f := newLCFake(t, tt.call.From)
 			f.srv.FailNext(1, prefactortest.Fault{Status: http.StatusOK, Body: tt.body, Header: http.Header{"Content-Type": {"application/json"}}})
-			tok, err := tt.call.call(context.Background(), f, "tok_1")
+			tok, err := tt.call.Call(context.Background(), f.c, "tok_1")
 			if err == nil {
 				t.Fatalf("got token %+v, want an error", tok)
 			}
-			if !strings.HasPrefix(err.Error(), "prefactor: "+tt.call.op+": ") || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q: want it to name %q and say %q", err, tt.call.op, tt.want)
+			if !strings.HasPrefix(err.Error(), "prefactor: "+tt.call.Op+": ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q: want it to name %q and say %q", err, tt.call.Op, tt.want)
 			}
 			if strings.Contains(err.Error(), lcSecretValue) {
 				t.Errorf("error %q holds the token value", err)

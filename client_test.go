@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -239,15 +237,13 @@ func TestLoggingSilentByDefaultAndNeverShowsToken(t *testing.T) {
 	}
 }
 
-// connServer starts a loopback server that holds each request until n have
-// arrived, so that a client opens n connections, and counts the
-// connections it has open.
-func connServer(t *testing.T, n int) (srv *httptest.Server, open *atomic.Int32) {
-	t.Helper()
-	open = new(atomic.Int32)
+// holdUntil answers each ping once n requests have arrived, so that a
+// client opens n connections; a client that never sends n fails the test
+// after 5 s.
+func holdUntil(n int) func(w http.ResponseWriter, r *http.Request, _ int) {
 	var arrived atomic.Int32
 	all := make(chan struct{})
-	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request, _ int) {
 		if arrived.Add(1) == int32(n) {
 			close(all)
 		}
@@ -256,18 +252,7 @@ func connServer(t *testing.T, n int) (srv *httptest.Server, open *atomic.Int32) 
 		case <-time.After(5 * time.Second): // bounded: a client that never opens n fails below
 		}
 		reply(w, http.StatusOK, `{"status":"success"}`)
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			open.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			open.Add(-1)
-		}
 	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv, open
 }
 
 // pingAtOnce sends n pings at the same time and waits for them.
@@ -296,22 +281,22 @@ func pingAtOnce(t *testing.T, c *Client, n int) {
 // The client still works afterwards.
 func TestCloseIdleConnectionsOwnTransport(t *testing.T) {
 	const conns = 4
-	srv, open := connServer(t, conns)
+	srv := newTestServer(t, holdUntil(conns))
 	before := runtime.NumGoroutine()
-	c, err := NewClient(testToken, WithBaseURL(srv.URL))
+	c, err := NewClient(testToken, WithBaseURL(srv.URL+basePrefix))
 	if err != nil {
 		t.Fatal(err)
 	}
 	pingAtOnce(t, c, conns)
-	if got := open.Load(); got != conns {
-		t.Fatalf("server has %d connections open, want %d idle ones", got, conns)
+	if _, open := srv.conns.counts(); open != conns {
+		t.Fatalf("server has %d connections open, want %d idle ones", open, conns)
 	}
 	if after := runtime.NumGoroutine(); after <= before {
 		t.Fatalf("%d goroutines before the client, %d with %d idle connections: nothing to close", before, after, conns)
 	}
 	c.CloseIdleConnections()
 	waitGoroutines(t, before)
-	waitConnsClosed(t, open) // the server sees the closes a little later
+	srv.conns.waitClosed(t, 5*time.Second) // the server sees the closes a little later
 	if err := c.Ping(context.Background()); err != nil {
 		t.Errorf("Ping after CloseIdleConnections: %v", err)
 	}
@@ -322,22 +307,16 @@ func TestCloseIdleConnectionsOwnTransport(t *testing.T) {
 // idle connections.
 func TestCloseIdleConnectionsCallersClient(t *testing.T) {
 	const conns = 3
-	srv, open := connServer(t, conns)
+	srv := newTestServer(t, holdUntil(conns))
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
-	c, err := NewClient(testToken, WithBaseURL(srv.URL), WithHTTPClient(hc))
+	c, err := NewClient(testToken, WithBaseURL(srv.URL+basePrefix), WithHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	pingAtOnce(t, c, conns)
-	if got := open.Load(); got != conns {
-		t.Fatalf("server has %d connections open, want %d idle ones", got, conns)
+	if _, open := srv.conns.counts(); open != conns {
+		t.Fatalf("server has %d connections open, want %d idle ones", open, conns)
 	}
 	c.CloseIdleConnections()
-	deadline := time.Now().Add(2 * time.Second)
-	for open.Load() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("server still has %d connections open 2s after CloseIdleConnections", open.Load())
-		}
-		time.Sleep(2 * time.Millisecond) // polling: the server sees the close asynchronously
-	}
+	srv.conns.waitClosed(t, 2*time.Second)
 }

@@ -1,7 +1,7 @@
 package prefactor
 
-// Test helpers of the package, exported to the black-box tests of package
-// prefactor_test.
+// Test helpers and limits of the package, exported to the black-box tests
+// of package prefactor_test.
 
 // WaitGoroutines is waitGoroutines for package prefactor_test.
 var WaitGoroutines = waitGoroutines
@@ -9,6 +9,9 @@ var WaitGoroutines = waitGoroutines
 // ReferenceExample is referenceExample for package prefactor_test.
 const ReferenceExample = referenceExample
 
-// EveryCall is everyCall for package prefactor_test: each method of the
-// API, called on the token tok_a.
+// APICall is apiCall for package prefactor_test.
+type APICall = apiCall
+
+// EveryCall is everyCall for package prefactor_test: every method of the
+// API.
 var EveryCall = everyCall

@@ -18,7 +18,7 @@ func TestEveryRequestNamesTheSDK(t *testing.T) {
 	for _, tc := range prefactor.EveryCall {
 		// Every call's first attempt fails, so its retry is checked too.
 		srv.FailNext(1, prefactortest.Fault{Status: http.StatusServiceUnavailable, Message: "busy"})
-		if err := tc.Call(context.Background(), c); err != nil {
+		if _, err := tc.Call(context.Background(), c, "tok_a"); err != nil {
 			t.Fatalf("%s: %v", tc.Name, err)
 		}
 	}
@@ -41,7 +41,7 @@ func TestRequestOptionsRefusedBeforeSending(t *testing.T) {
 	srv := withTokA(t)
 	c := srv.Client()
 	for _, tc := range prefactor.EveryCall {
-		err := tc.Call(context.Background(), c, prefactor.WithResponseInto(nil))
+		_, err := tc.Call(context.Background(), c, "tok_a", prefactor.WithResponseInto(nil))
 		if !errors.Is(err, prefactor.ErrInvalidArgument) {
 			t.Errorf("%s(WithResponseInto(nil)): %v, want ErrInvalidArgument", tc.Name, err)
 		}

@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -23,94 +22,6 @@ import (
 // back: Delete's body, Ping, WithResponseInto, and what a 2xx envelope may
 // leave out. The tests that need only the fake are in
 // request_fake_test.go.
-
-// detailsJSON is a success body with one token's details.
-func detailsJSON(id string) string {
-	return `{"status":"success","details":` + tokenJSON(id) + `}`
-}
-
-// apiReply answers every endpoint of the service the way the API does, with
-// an X-Request-Id naming the request's number n.
-func apiReply(w http.ResponseWriter, r *http.Request, n int) {
-	w.Header().Set("X-Request-Id", "req-"+strconv.Itoa(n))
-	p := strings.TrimPrefix(r.URL.Path, basePrefix)
-	switch {
-	case p == "/api/v1/ping":
-		reply(w, http.StatusOK, `{"status":"success"}`)
-	case p == "/api/v1/api_token" && r.Method == http.MethodGet:
-		reply(w, http.StatusOK, listJSON(0, nil, "tok_a"))
-	case p == "/api/v1/api_token" && r.Method == http.MethodPost:
-		reply(w, http.StatusCreated, `{"status":"success","details":`+tokenJSON("tok_new")+`,"token":"pf_new_value"}`)
-	case r.Method == http.MethodDelete:
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		reply(w, http.StatusOK, detailsJSON("tok_a"))
-	}
-}
-
-// everyCall is each method of the API, called on tok_a with opts.
-var everyCall = []struct {
-	Name string
-	Call func(ctx context.Context, c *Client, opts ...RequestOption) error
-}{
-	{"Get", func(ctx context.Context, c *Client, opts ...RequestOption) error {
-		_, err := c.APITokens.Get(ctx, "tok_a", opts...)
-		return err
-	}},
-	{"List", func(ctx context.Context, c *Client, opts ...RequestOption) error {
-		_, err := c.APITokens.List(ctx, nil, opts...)
-		return err
-	}},
-	{"All", func(ctx context.Context, c *Client, opts ...RequestOption) error {
-		for _, err := range c.APITokens.All(ctx, nil, opts...) {
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}},
-	{"Create", func(ctx context.Context, c *Client, opts ...RequestOption) error {
-		_, err := c.APITokens.Create(ctx, &CreateAPITokenRequest{TokenScope: TokenScopeAccount}, opts...)
-		return err
-	}},
-	{"Suspend", func(ctx context.Context, c *Client, opts ...RequestOption) error {
-		_, err := c.APITokens.Suspend(ctx, "tok_a", opts...)
-		return err
-	}},
-	{"Activate", func(ctx context.Context, c *Client, opts ...RequestOption) error {
-		_, err := c.APITokens.Activate(ctx, "tok_a", opts...)
-		return err
-	}},
-	{"Revoke", func(ctx context.Context, c *Client, opts ...RequestOption) error {
-		_, err := c.APITokens.Revoke(ctx, "tok_a", opts...)
-		return err
-	}},
-	{"Delete", func(ctx context.Context, c *Client, opts ...RequestOption) error {
-		return c.APITokens.Delete(ctx, "tok_a", opts...)
-	}},
-	{"Ping", func(ctx context.Context, c *Client, opts ...RequestOption) error {
-		return c.Ping(ctx, opts...)
-	}},
-}
-
-// bodies records the bodies of the requests a test server reads.
-type bodies struct {
-	mu  sync.Mutex
-	all [][]byte
-}
-
-func (b *bodies) read(r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.all = append(b.all, body)
-}
-
-func (b *bodies) get() [][]byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.all
-}
 
 // Delete sends its idempotency key as the JSON body {"idempotency_key":…},
 // the same bytes on the retry after a 503, and takes any 2xx answer.
@@ -128,9 +39,7 @@ func TestDeleteSendsKeyInBody(t *testing.T) {
 		{"caller's key", []RequestOption{WithIdempotencyKey(`kéy "/+<>`)}, `kéy "/+<>`, http.StatusOK, detailsJSON("tok_a")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var got bodies
 			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
-				got.read(r)
 				if n == 1 {
 					reply(w, http.StatusServiceUnavailable, `{"status":"error","code":"unexpected","message":"busy"}`)
 					return
@@ -143,7 +52,7 @@ func TestDeleteSendsKeyInBody(t *testing.T) {
 			if rec.count() != 2 {
 				t.Fatalf("server saw %d requests, want 2", rec.count())
 			}
-			b := got.get()
+			b := [][]byte{rec.body(0), rec.body(1)}
 			if !bytes.Equal(b[0], b[1]) {
 				t.Errorf("the retry's body differs:\n first %q\n retry %q", b[0], b[1])
 			}
@@ -253,7 +162,7 @@ func TestWithResponseIntoEveryMethod(t *testing.T) {
 				apiReply(w, r, n)
 			})
 			var resp *http.Response
-			if err := tc.Call(context.Background(), c, WithResponseInto(&resp)); err != nil {
+			if _, err := tc.Call(context.Background(), c, "tok_a", WithResponseInto(&resp)); err != nil {
 				t.Fatal(err)
 			}
 			wantResponse(t, "success", resp, want, "req-2")
@@ -264,7 +173,7 @@ func TestWithResponseIntoEveryMethod(t *testing.T) {
 				reply(w, http.StatusNotFound, `{"status":"error","code":"not_found","message":"no such token"}`)
 			})
 			resp = nil
-			err := tc.Call(context.Background(), c, WithResponseInto(&resp))
+			_, err := tc.Call(context.Background(), c, "tok_a", WithResponseInto(&resp))
 			if !errors.Is(err, ErrNotFound) {
 				t.Errorf("want ErrNotFound, got %v", err)
 			}
@@ -276,7 +185,7 @@ func TestWithResponseIntoEveryMethod(t *testing.T) {
 			}, WithMaxRetries(0))
 			before := &http.Response{StatusCode: 999}
 			resp = before
-			if err := tc.Call(context.Background(), c, WithResponseInto(&resp)); err == nil {
+			if _, err := tc.Call(context.Background(), c, "tok_a", WithResponseInto(&resp)); err == nil {
 				t.Error("no error from a connection closed without an answer")
 			}
 			if resp != before {
@@ -284,16 +193,6 @@ func TestWithResponseIntoEveryMethod(t *testing.T) {
 			}
 		})
 	}
-}
-
-// pagesJSON is page k (k from 0) of a list of n tokens in pages of size,
-// with consistent pagination.
-func pagesJSON(k, size, n int) string {
-	var next *int
-	if (k+1)*size < n {
-		next = ptr((k + 1) * size)
-	}
-	return listBody(k*size, size, n, next)
 }
 
 // WithResponseInto on All holds the response of the page whose items are
@@ -333,62 +232,47 @@ func TestWithResponseIntoAll(t *testing.T) {
 }
 
 // A 2xx may leave "status" out; a status other than "success" is an
-// error, which is not retried.
+// error, which is not retried. (Delete and Ping read no body.)
 func TestSuccessEnvelopeStatus(t *testing.T) {
-	ctx := context.Background()
-	get := func(c *Client) error { _, err := c.APITokens.Get(ctx, "tok_a"); return err }
-	list := func(c *Client) error { _, err := c.APITokens.List(ctx, nil); return err }
-	all := func(c *Client) error { return everyCall[2].Call(ctx, c) }
-	create := func(c *Client) error {
-		got, err := c.APITokens.Create(ctx, &CreateAPITokenRequest{TokenScope: TokenScopeAccount})
-		if err == nil && (got.ID != "tok_new" || got.Token.Reveal() != "pf_new_value") {
-			return fmt.Errorf("created %+v, want tok_new with its value", got)
-		}
-		return err
-	}
 	unstatus := func(body string) string { return strings.Replace(body, `"status":"success",`, "", 1) }
 	withStatus := func(body, status string) string {
 		return strings.Replace(body, `"status":"success"`, `"status":`+status, 1)
 	}
-	createBody := `{"status":"success","details":` + tokenJSON("tok_new") + `,"token":"pf_new_value"}`
-	calls := []struct {
-		name   string
-		call   func(*Client) error
-		status int
-		body   string
-	}{
-		{"Get", get, http.StatusOK, detailsJSON("tok_a")},
-		{"List", list, http.StatusOK, listJSON(0, nil, "tok_a")},
-		{"All", all, http.StatusOK, listJSON(0, nil, "tok_a")},
-		{"Create", create, http.StatusCreated, createBody},
-	}
-	for _, tc := range calls {
+	for _, tc := range everyCall {
+		if tc.Name == "Delete" || tc.Name == "Ping" {
+			continue
+		}
 		for _, v := range []struct {
-			name, body string
-			ok         bool
+			name   string
+			change func(body string) string
+			ok     bool
 		}{
-			{"without status", unstatus(tc.body), true},
-			{"status null", withStatus(tc.body, "null"), true},
-			{`status "error"`, withStatus(tc.body, `"error"`), false},
-			{`status "ok"`, withStatus(tc.body, `"ok"`), false},
-			{`status "Success"`, withStatus(tc.body, `"Success"`), false},
+			{"without status", unstatus, true},
+			{"status null", func(b string) string { return withStatus(b, "null") }, true},
+			{`status "error"`, func(b string) string { return withStatus(b, `"error"`) }, false},
+			{`status "ok"`, func(b string) string { return withStatus(b, `"ok"`) }, false},
+			{`status "Success"`, func(b string) string { return withStatus(b, `"Success"`) }, false},
 		} {
 			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
-				reply(w, tc.status, v.body)
+				status, body := apiAnswer(r)
+				reply(w, status, v.change(body))
 			})
-			err := tc.call(c)
+			got, err := tc.Call(context.Background(), c, "tok_a")
 			if v.ok {
 				if err != nil {
-					t.Errorf("%s %s: %v, want success", tc.name, v.name, err)
+					t.Errorf("%s %s: %v, want success", tc.Name, v.name, err)
+				}
+				if created, ok := got.(*CreatedAPIToken); ok && (created.ID != "tok_new" || created.Token.Reveal() != "pf_new_value") {
+					t.Errorf("%s %s: created %+v, want tok_new with its value", tc.Name, v.name, created)
 				}
 				continue
 			}
 			var apiErr *APIError
 			if err == nil || errors.As(err, &apiErr) || !strings.Contains(err.Error(), "status") {
-				t.Errorf("%s %s: %v, want an error about the status that is no *APIError", tc.name, v.name, err)
+				t.Errorf("%s %s: %v, want an error about the status that is no *APIError", tc.Name, v.name, err)
 			}
 			if rec.count() != 1 {
-				t.Errorf("%s %s: server saw %d requests, want 1 (no retry)", tc.name, v.name, rec.count())
+				t.Errorf("%s %s: server saw %d requests, want 1 (no retry)", tc.Name, v.name, rec.count())
 			}
 		}
 	}

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -109,7 +108,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", prefix, err)
 		}
-		t.Cleanup(func() { closeIdleConns(c) })
+		t.Cleanup(c.CloseIdleConnections)
 		return c
 	}
 	list := func(prefix string, opts ...Option) error {
@@ -283,7 +282,7 @@ func TestSecretNeverLeaksInAnySpelling(t *testing.T) {
 	// A bare TCP server that answers with the spelling named by the
 	// request's first path segment as its status line, which net/http
 	// quotes in its error.
-	rawAddr, stopRaw := serveRaw(t, func(conn net.Conn) {
+	raw := newRawServer(t, func(conn net.Conn) {
 		defer conn.Close()
 		req, err := http.ReadRequest(bufio.NewReader(conn))
 		if err != nil {
@@ -292,7 +291,6 @@ func TestSecretNeverLeaksInAnySpelling(t *testing.T) {
 		j, _ := strconv.Atoi(strings.Split(req.URL.Path, "/")[1])
 		_, _ = io.WriteString(conn, "HTTP/1.1 "+spellings[j].text+"\r\n\r\n")
 	})
-	t.Cleanup(stopRaw)
 
 	var mu sync.Mutex
 	var records []string // every log record, attribute values unquoted
@@ -308,7 +306,7 @@ func TestSecretNeverLeaksInAnySpelling(t *testing.T) {
 		if err != nil {
 			t.Fatalf("NewClient with a token in the RFC 6750 alphabet: %v", err)
 		}
-		t.Cleanup(func() { closeIdleConns(c) })
+		t.Cleanup(c.CloseIdleConnections)
 		return c
 	}
 	type failure struct {
@@ -323,7 +321,7 @@ func TestSecretNeverLeaksInAnySpelling(t *testing.T) {
 		}
 	}
 	for j, sp := range spellings {
-		_, err := newClient(fmt.Sprintf("http://%s/%d/", rawAddr, j)).APITokens.List(context.Background(), nil)
+		_, err := newClient(fmt.Sprintf("%s/%d/", raw.URL, j)).APITokens.List(context.Background(), nil)
 		failures = append(failures, failure{"malformed status line, " + sp.name, err})
 	}
 	// The token in a Get's ID reaches APIError.Path and the URL, escaped.
@@ -458,7 +456,7 @@ func TestRedirectDropsAuthorization(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer closeIdleConns(c)
+			defer c.CloseIdleConnections()
 			if _, err := c.APITokens.List(context.Background(), nil); err != nil {
 				t.Fatal(err)
 			}
@@ -556,14 +554,9 @@ func TestPlainHTTPBaseURL(t *testing.T) {
 // TestUntrustedCertificate: a TLS server the client does not trust gets one
 // connection and no retry; trusting it (WithHTTPClient) makes the call work.
 func TestUntrustedCertificate(t *testing.T) {
-	var conns atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { okPage(w) }))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
+	conns := trackConns(srv)
 	srv.StartTLS()
 	defer srv.Close()
 
@@ -571,13 +564,13 @@ func TestUntrustedCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeIdleConns(c)
+	defer c.CloseIdleConnections()
 	_, err = c.APITokens.List(context.Background(), nil)
 	var certErr *tls.CertificateVerificationError
 	if !errors.As(err, &certErr) || strings.Contains(err.Error(), "giving up") {
 		t.Errorf("error %v; want a certificate error on the first attempt", err)
 	}
-	if n := conns.Load(); n != 1 {
+	if n, _ := conns.counts(); n != 1 {
 		t.Errorf("%d connections; want 1 (no retry)", n)
 	}
 
@@ -619,20 +612,24 @@ func TestHeaderUnsafeInputRefused(t *testing.T) {
 	}
 }
 
-// errorChain lists err and every error it wraps, through both forms of
-// Unwrap.
-func errorChain(err error) []error {
-	if err == nil {
-		return nil
-	}
-	chain := []error{err}
-	switch u := err.(type) {
-	case interface{ Unwrap() error }:
-		chain = append(chain, errorChain(u.Unwrap())...)
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			chain = append(chain, errorChain(e)...)
+// recordText is everything a log record holds as text, its attributes'
+// values unquoted (a text handler would escape a backslash and hide a
+// \u00XX spelling).
+func recordText(r slog.Record) string {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	var add func(a slog.Attr)
+	add = func(a slog.Attr) {
+		v := a.Value.Resolve()
+		b.WriteString(" " + a.Key + "=")
+		if v.Kind() == slog.KindGroup {
+			for _, g := range v.Group() {
+				add(g)
+			}
+			return
 		}
+		b.WriteString(v.String())
 	}
-	return chain
+	r.Attrs(func(a slog.Attr) bool { add(a); return true })
+	return b.String()
 }

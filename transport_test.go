@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 )
 
@@ -20,17 +17,12 @@ import (
 // any redirect of a GET.
 func TestRedirectNeverChangesAMutationsMethod(t *testing.T) {
 	ctx := context.Background()
-	calls := map[string]func(c *Client) error{
-		"Delete": func(c *Client) error { return c.APITokens.Delete(ctx, "tok_1") },
-		"Revoke": func(c *Client) error { _, err := c.APITokens.Revoke(ctx, "tok_1"); return err },
-		"Create": func(c *Client) error {
-			_, err := c.APITokens.Create(ctx, &CreateAPITokenRequest{TokenScope: TokenScopeAccount})
-			return err
-		},
-	}
-	for name, call := range calls {
+	for _, tc := range everyCall {
+		if tc.Method == http.MethodGet {
+			continue
+		}
 		for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther} {
-			t.Run(fmt.Sprintf("%s %d", name, status), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s %d", tc.Name, status), func(t *testing.T) {
 				c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
 					if n == 1 {
 						http.Redirect(w, r, basePrefix+"/api/v1/elsewhere", status)
@@ -38,7 +30,7 @@ func TestRedirectNeverChangesAMutationsMethod(t *testing.T) {
 					}
 					reply(w, 200, `{"status":"success","details":`+tokenJSON("tok_1")+`,"token":"v"}`)
 				})
-				err := call(c)
+				_, err := tc.Call(ctx, c, "tok_1")
 				want := fmt.Sprintf("refusing a %d redirect of %s", status, rec.get(0).Method)
 				if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "/api/v1/elsewhere") {
 					t.Errorf("err = %v; want one that says %q and names where it led", err, want)
@@ -85,32 +77,19 @@ func TestRedirectNeverChangesAMutationsMethod(t *testing.T) {
 // client's idle connections after every failed call; the SDK's transport
 // does not let it, so a 404 does not cost the next call a new connection.
 func TestFailedCallKeepsIdleConnections(t *testing.T) {
-	var conns atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, srv := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 		if strings.HasSuffix(r.URL.Path, "/missing") {
 			reply(w, 404, `{"status":"error","code":"not_found","message":"no such token"}`)
 			return
 		}
 		reply(w, 200, `{"status":"success","details":`+tokenJSON("tok_1")+`}`)
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	c, err := NewClient(testToken, WithBaseURL(srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.CloseIdleConnections)
+	})
 	for _, id := range []string{"tok_1", "missing", "tok_1", "missing", "tok_1"} {
 		if _, err := c.APITokens.Get(context.Background(), id); (err != nil) != (id == "missing") || (err != nil && !errors.Is(err, ErrNotFound)) {
 			t.Fatalf("Get(%q): %v", id, err)
 		}
 	}
-	if n := conns.Load(); n != 1 {
+	if n, _ := srv.conns.counts(); n != 1 {
 		t.Errorf("five calls, two of them 404s, opened %d connections; want 1", n)
 	}
 }
