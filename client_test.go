@@ -43,6 +43,8 @@ func TestNewClientRejectsBadInput(t *testing.T) {
 		{"negative Retry-After limit", "t", []Option{WithRetryAfterLimit(-time.Second)}, "negative"},
 		{"nil logger", "t", []Option{WithLogger(nil)}, "nil *slog.Logger"},
 		{"user agent with newline", "t", []Option{WithUserAgent("a\r\nX-Evil: 1")}, "line break"},
+		{"user agent with NUL", "t", []Option{WithUserAgent("app\x00/1")}, "control character"},
+		{"user agent with DEL", "t", []Option{WithUserAgent("app\x7f")}, "control character"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -553,6 +553,9 @@ func noSecret(t *testing.T, what, s string) {
 // can come back in many spellings.
 const spellToken = "pf_Ab+c/d.e~f_0123456789abcdef=="
 
+// secretToken is distinctive, so any leak of it is found by a plain search.
+const secretToken = "pf_live_Zq7XsecretTOKEN9931"
+
 // minLeakPrefix is the shortest prefix of a token that counts as a leak.
 const minLeakPrefix = 8
 
