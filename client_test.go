@@ -62,17 +62,6 @@ func TestNewClientRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestNewClientAcceptsLoopbackHTTPAndOptIn(t *testing.T) {
-	for _, u := range []string{"http://127.0.0.1:8080", "http://localhost", "http://[::1]:9/x", "https://api.example.com"} {
-		if _, err := NewClient("t", WithBaseURL(u)); err != nil {
-			t.Errorf("WithBaseURL(%q): %v", u, err)
-		}
-	}
-	if _, err := NewClient("t", WithBaseURL("http://proxy.internal:8080"), WithInsecureHTTP()); err != nil {
-		t.Errorf("WithInsecureHTTP: %v", err)
-	}
-}
-
 func TestNewClientFromEnv(t *testing.T) {
 	t.Setenv("PREFACTOR_API_TOKEN", "")
 	t.Setenv("PREFACTOR_API_URL", "")
