@@ -416,20 +416,3 @@ func TestResponseIntoScrubsTheRedirectChain(t *testing.T) {
 		})
 	}
 }
-
-// TestNeverRetriedFailureSaysSo: after two 503s, a 2xx whose body is not
-// the API's JSON ends the call at once; its error must not read as if
-// retries ran out.
-func TestNeverRetriedFailureSaysSo(t *testing.T) {
-	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		if n < 3 {
-			reply(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
-			return
-		}
-		reply(w, 200, `<html>not JSON</html>`)
-	})
-	_, err := c.APITokens.Get(context.Background(), "tok_1")
-	if err == nil || !strings.Contains(err.Error(), "decoding response") || strings.Contains(err.Error(), "giving up") || rec.count() != 3 {
-		t.Errorf("err = %v after %d requests; want a decoding error after 3, not 'giving up'", err, rec.count())
-	}
-}
