@@ -97,39 +97,6 @@ func TestNewClientFromEnv(t *testing.T) {
 	}
 }
 
-func TestRequestHeadersAndPathPrefix(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		opts   []Option
-		wantUA string
-	}{
-		{"default", nil, "prefactor-go/" + Version},
-		{"with product", []Option{WithUserAgent("audit-bot/2.1")}, "prefactor-go/" + Version + " audit-bot/2.1"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
-				reply(w, 200, listJSON(0, nil))
-			}, tc.opts...)
-			if _, err := c.APITokens.List(context.Background(), nil); err != nil {
-				t.Fatal(err)
-			}
-			r := rec.get(0)
-			if r.Method != http.MethodGet || r.URL.Path != basePrefix+"/api/v1/api_token" {
-				t.Errorf("request = %s %s, want GET %s/api/v1/api_token", r.Method, r.URL.Path, basePrefix)
-			}
-			if got := r.Header.Get("Authorization"); got != "Bearer "+testToken {
-				t.Errorf("Authorization = %q", got)
-			}
-			if got := r.Header.Get("User-Agent"); got != tc.wantUA {
-				t.Errorf("User-Agent = %q, want %q", got, tc.wantUA)
-			}
-			if r.URL.RawQuery != "" {
-				t.Errorf("query = %q, want none for nil options", r.URL.RawQuery)
-			}
-		})
-	}
-}
-
 func TestWithHTTPClientSeesEveryAttempt(t *testing.T) {
 	// httpmock activated on the caller's client, before and after NewClient:
 	// the SDK must send every attempt, retries included, through it.

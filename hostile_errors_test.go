@@ -2,31 +2,10 @@ package prefactor
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 )
-
-// The response WithResponseInto hands out does not carry the bearer token.
-func TestResponseIntoHoldsNoToken(t *testing.T) {
-	c, _ := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		reply(w, 200, `{"status":"success","details":`+tokenJSON("tok_1")+`}`)
-	})
-	var resp *http.Response
-	if _, err := c.APITokens.Get(context.Background(), "tok_1", WithResponseInto(&resp)); err != nil {
-		t.Fatal(err)
-	}
-	if resp.Request == nil || resp.Request.Method != http.MethodGet || !strings.HasSuffix(resp.Request.URL.Path, "/api_token/tok_1") {
-		t.Fatalf("request %+v; want the GET that was sent", resp.Request)
-	}
-	if h := resp.Request.Header.Get("Authorization"); h != "" {
-		t.Errorf("the handed-out request carries Authorization %q", h)
-	}
-	if got := fmt.Sprintf("%+v", resp.Request); strings.Contains(got, testToken) {
-		t.Error("the handed-out request prints the token")
-	}
-}
 
 // What one error keeps is bounded: Message from the API's JSON is cut to
 // 4 KiB, and an errors object over 64 KiB is not decoded.

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/prefactortest"
@@ -27,17 +26,6 @@ func newFake(t testing.TB, n int) (*prefactortest.Server, []string) {
 	}
 	slices.SortFunc(ids, strings.Compare) // the fake's order without sorting
 	return prefactortest.NewServer(t, tokens...), ids
-}
-
-// withTokA starts the fake holding one active token, tok_a, on which
-// prefactor.EveryCall acts: its calls, in their order, each succeed once.
-func withTokA(t *testing.T) *prefactortest.Server {
-	t.Helper()
-	return prefactortest.NewServer(t, prefactor.APIToken{
-		ID: "tok_a", Type: "api_token", AccountID: prefactortest.AccountID,
-		Status: prefactor.TokenStatusActive, TokenScope: prefactor.TokenScopeAccount,
-		ExpiresAt: time.Now().Add(time.Hour),
-	})
 }
 
 // noToken fails the test when s holds the fake's bearer token.
