@@ -15,3 +15,10 @@ type APICall = apiCall
 // EveryCall is everyCall for package prefactor_test: every method of the
 // API.
 var EveryCall = everyCall
+
+// MaxFieldDepth and MaxMessage are the limits of the same names without
+// the capital, for package prefactor_test.
+const (
+	MaxFieldDepth = maxFieldDepth
+	MaxMessage    = maxMessage
+)

@@ -1,12 +1,10 @@
 package prefactor_test
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
 
-	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
 
@@ -34,16 +32,6 @@ func noToken(t *testing.T, what, s string) {
 	if strings.Contains(s, prefactortest.Token) {
 		t.Errorf("%s leaks the bearer token: %s", what, s)
 	}
-}
-
-// asAPIError returns err's *APIError or fails the test.
-func asAPIError(t *testing.T, err error) *prefactor.APIError {
-	t.Helper()
-	var apiErr *prefactor.APIError
-	if !errors.As(err, &apiErr) {
-		t.Fatalf("error %v (%T) is not an *APIError", err, err)
-	}
-	return apiErr
 }
 
 func ptr[T any](v T) *T { return &v }
