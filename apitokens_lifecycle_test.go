@@ -568,8 +568,8 @@ func TestAPITokensIdempotencyKeyLimit(t *testing.T) {
 }
 
 // Any 2xx answers a delete: the fake's own answer, with the deleted token,
-// and others a gateway might send. (Empty 2xx bodies are in the internal
-// tests: a Fault always has a body.)
+// and others a gateway might send. (Empty 2xx bodies, which a Fault cannot
+// send, are in TestEmptyBodies, request_test.go.)
 func TestAPITokensDeleteAny2xx(t *testing.T) {
 	json := http.Header{"Content-Type": {"application/json"}}
 	for _, fault := range []*prefactortest.Fault{
@@ -609,8 +609,8 @@ func lcTokenJSON(st prefactor.TokenStatus) string {
 const lcSecretValue = "pf_live_0123456789abcdefSECRET"
 
 // A 2xx body that lacks what the call returns is an error naming the
-// operation, and is not retried. (Empty 204 answers are in the internal
-// tests: a Fault always has a body.)
+// operation, and is not retried. (Empty 2xx bodies, which a Fault cannot
+// send, are in TestEmptyBodies, request_test.go.)
 func TestAPITokensMalformedSuccess(t *testing.T) {
 	get, create, suspend, revoke := callNamed("Get"), callNamed("Create"), callNamed("Suspend"), callNamed("Revoke")
 	tests := []struct {
