@@ -134,7 +134,7 @@ func TestWithHTTPClientSeesEveryAttempt(t *testing.T) {
 	}
 }
 
-func TestMockTransport(t *testing.T) {
+func TestWithHTTPClientMockTransport(t *testing.T) {
 	mock := httpmock.NewMockTransport()
 	mock.RegisterResponder(http.MethodGet, "https://gw.example.com/prefactor/api/v1/api_token",
 		httpmock.NewStringResponder(404, `{"status":"error","code":"not_found","message":"no such account"}`))

@@ -10,12 +10,12 @@ import (
 	"testing"
 )
 
-// TestEveryRequest: every attempt of every call, its retry after a 503
-// included, goes to the call's method and path below the base URL's path
-// prefix, with no query, and carries the bearer token, X-Prefactor-SDK and
-// the User-Agent, with the product WithUserAgent appends; the *APIError of
-// a failed call names that method and path.
-func TestEveryRequest(t *testing.T) {
+// TestEveryRequestPathAndHeaders: every attempt of every call, its retry
+// after a 503 included, goes to the call's method and path below the base
+// URL's path prefix, with no query, and carries the bearer token,
+// X-Prefactor-SDK and the User-Agent, with the product WithUserAgent
+// appends; the *APIError of a failed call names that method and path.
+func TestEveryRequestPathAndHeaders(t *testing.T) {
 	ctx := context.Background()
 	for _, ua := range []struct {
 		name string

@@ -203,7 +203,7 @@ func TestWithResponseIntoAll(t *testing.T) {
 }
 
 // The response WithResponseInto hands out does not carry the bearer token.
-func TestResponseIntoHoldsNoToken(t *testing.T) {
+func TestWithResponseIntoHoldsNoToken(t *testing.T) {
 	c, _ := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		reply(w, 200, `{"status":"success","details":`+tokenJSON("tok_1")+`}`)
 	})
@@ -222,12 +222,12 @@ func TestResponseIntoHoldsNoToken(t *testing.T) {
 	}
 }
 
-// TestResponseIntoScrubsTheRedirectChain: every request reachable from the
-// response WithResponseInto hands out, through Request.Response.Request
-// along the redirect chain, is without the Authorization header and
-// prints no token: after a same-host 302, a 302 to another host, a 307 on
+// TestWithResponseIntoScrubsTheRedirectChain: every request reachable from
+// the response WithResponseInto hands out, through Request.Response.Request
+// along the redirect chain, is without the Authorization header and prints
+// no token: after a same-host 302, a 302 to another host, a 307 on
 // Revoke, and a redirect loop the client refused.
-func TestResponseIntoScrubsTheRedirectChain(t *testing.T) {
+func TestWithResponseIntoScrubsTheRedirectChain(t *testing.T) {
 	ctx := context.Background()
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 200, `{"status":"success","details":`+tokenJSON("tok_1")+`}`)
