@@ -126,16 +126,6 @@ func lifecycleCalls() []prefactor.APICall {
 	return calls
 }
 
-// callNamed returns the call of prefactor.EveryCall named name.
-func callNamed(name string) prefactor.APICall {
-	for _, tc := range prefactor.EveryCall {
-		if tc.Name == name {
-			return tc
-		}
-	}
-	panic("no call named " + name)
-}
-
 // tokenOf returns the token a call returned; nil for none.
 func tokenOf(got any) *prefactor.APIToken {
 	switch v := got.(type) {
@@ -267,7 +257,7 @@ func TestAPITokenCallsNotFound(t *testing.T) {
 			if !errors.Is(err, prefactor.ErrNotFound) {
 				t.Fatalf("err %v, want one matching ErrNotFound", err)
 			}
-			apiErr := asAPIError(t, err)
+			apiErr := prefactor.AsAPIError(t, err)
 			if apiErr.StatusCode != http.StatusNotFound || apiErr.Code != prefactor.CodeNotFound {
 				t.Fatalf("err %#v, want *APIError 404 not_found", err)
 			}
@@ -293,7 +283,7 @@ func TestAPITokenCallsRefusedTransition(t *testing.T) {
 		t.Run(tc.Name, func(t *testing.T) {
 			f := newLCFake(t, tc.Refused)
 			_, err := tc.Call(context.Background(), f.c, "tok_1")
-			apiErr := asAPIError(t, err)
+			apiErr := prefactor.AsAPIError(t, err)
 			if apiErr.Code != prefactor.CodeInvalidAction || apiErr.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("err %v, want *APIError 422 invalid_action", err)
 			}
@@ -401,7 +391,7 @@ func TestAPITokensGeneratedKeysDiffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := f.c.APITokens.Revoke(context.Background(), "tok_1")
-	if e := asAPIError(t, err); e.Code != prefactor.CodeInvalidAction {
+	if e := prefactor.AsAPIError(t, err); e.Code != prefactor.CodeInvalidAction {
 		t.Errorf("second revoke: %v, want invalid_action: a new key, not a replay", err)
 	}
 	seen := f.srv.Requests()
@@ -460,7 +450,7 @@ func TestAPITokensCreateBody(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.refused {
-				if e := asAPIError(t, err); e.StatusCode != http.StatusBadRequest || e.Code != prefactor.CodeInvalidValue {
+				if e := prefactor.AsAPIError(t, err); e.StatusCode != http.StatusBadRequest || e.Code != prefactor.CodeInvalidValue {
 					t.Errorf("APIError %d %s, want the server's 400 invalid_value", e.StatusCode, e.Code)
 				}
 			}
@@ -612,7 +602,7 @@ const lcSecretValue = "pf_live_0123456789abcdefSECRET"
 // operation, and is not retried. (Empty 2xx bodies, which a Fault cannot
 // send, are in TestEmptyBodies, request_test.go.)
 func TestAPITokensMalformedSuccess(t *testing.T) {
-	get, create, suspend, revoke := callNamed("Get"), callNamed("Create"), callNamed("Suspend"), callNamed("Revoke")
+	get, create, suspend, revoke := prefactor.CallNamed("Get"), prefactor.CallNamed("Create"), prefactor.CallNamed("Suspend"), prefactor.CallNamed("Revoke")
 	tests := []struct {
 		name string
 		call prefactor.APICall
@@ -716,7 +706,7 @@ func TestAPITokensCreateKeyAlreadyUsed(t *testing.T) {
 	}
 	_, err := f.c.APITokens.Create(ctx, &prefactor.CreateAPITokenRequest{TokenScope: prefactor.TokenScopeEnvironment, EnvironmentID: "env_1"},
 		prefactor.WithIdempotencyKey("used-before"))
-	if e := asAPIError(t, err); e.Code != prefactor.CodeIdempotencyKeyAlreadyUsed || e.StatusCode != http.StatusUnprocessableEntity {
+	if e := prefactor.AsAPIError(t, err); e.Code != prefactor.CodeIdempotencyKeyAlreadyUsed || e.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("APIError %d %s, want 422 %s", e.StatusCode, e.Code, prefactor.CodeIdempotencyKeyAlreadyUsed)
 	}
 	if n := f.srv.RequestCount(); n != 2 {

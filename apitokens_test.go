@@ -16,7 +16,7 @@ import (
 )
 
 // The black-box tests (package prefactor_test) run against prefactortest's
-// fake API. These helpers are theirs; asAPIError is in errors_test.go.
+// fake API. These helpers are theirs; export_test.go lends them more.
 
 // newFake starts the fake holding n of prefactortest.FakeTokens, all in the
 // caller's account so that a list without account_id shows every one, and
@@ -274,7 +274,7 @@ func TestListErrors(t *testing.T) {
 				}
 				return
 			}
-			apiErr = asAPIError(t, err)
+			apiErr = prefactor.AsAPIError(t, err)
 			want := *tt.apiErr
 			want.Method, want.Path, want.RequestID, want.Attempts = "GET", "/api/v1/api_token", "req-123", 1
 			if !reflect.DeepEqual(*apiErr, want) {
@@ -315,7 +315,7 @@ func TestAllYieldsErrorOnceAndStops(t *testing.T) {
 			if tok != nil {
 				t.Error("error yielded with a token")
 			}
-			got = append(got, "err:"+string(asAPIError(t, err).Code))
+			got = append(got, "err:"+string(prefactor.AsAPIError(t, err).Code))
 			continue // the iterator must not yield again
 		}
 		if len(got) == 0 { // the first page is in; the walk asks for the second after it

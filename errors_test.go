@@ -160,14 +160,14 @@ func TestAPIErrorBoundsMessageAndFieldErrors(t *testing.T) {
 	c := srv.Client(prefactor.WithMaxRetries(0))
 	srv.FailNext(1, prefactortest.Fault{Status: http.StatusUnprocessableEntity, Body: huge, Header: asJSON})
 	_, err := c.APITokens.Get(context.Background(), "tok_1")
-	e := asAPIError(t, err)
+	e := prefactor.AsAPIError(t, err)
 	if e.Code != prefactor.CodeValidationErrors || len(e.Message) > prefactor.MaxMessage || e.Errors != nil {
 		t.Errorf("code %q, message of %d bytes, errors %v; want the code, at most %d bytes, no errors decoded", e.Code, len(e.Message), e.Errors != nil, prefactor.MaxMessage)
 	}
 	small := `{"status":"error","code":"validation_errors","message":"m","errors":{"details":{"expires_at":["in the past"]}}}`
 	srv.FailNext(1, prefactortest.Fault{Status: http.StatusUnprocessableEntity, Body: small, Header: asJSON})
 	_, err = c.APITokens.Get(context.Background(), "tok_1")
-	if got := asAPIError(t, err).FieldErrors()["details.expires_at"]; len(got) != 1 || got[0] != "in the past" {
+	if got := prefactor.AsAPIError(t, err).FieldErrors()["details.expires_at"]; len(got) != 1 || got[0] != "in the past" {
 		t.Errorf("field errors %v; want the one message", got)
 	}
 }
@@ -231,14 +231,4 @@ func TestErrRateLimitedFromServer(t *testing.T) {
 	if !errors.Is(err, prefactor.ErrNotFound) || errors.Is(err, prefactor.ErrRateLimited) {
 		t.Errorf("unknown ID: %v; want ErrNotFound only", err)
 	}
-}
-
-// asAPIError returns err's *APIError or fails the test.
-func asAPIError(t *testing.T, err error) *prefactor.APIError {
-	t.Helper()
-	var apiErr *prefactor.APIError
-	if !errors.As(err, &apiErr) {
-		t.Fatalf("error %v (%T) is not an *APIError", err, err)
-	}
-	return apiErr
 }
