@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -229,10 +228,9 @@ func TestWithResponseIntoHoldsNoToken(t *testing.T) {
 // Revoke, and a redirect loop the client refused.
 func TestWithResponseIntoScrubsTheRedirectChain(t *testing.T) {
 	ctx := context.Background()
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	other := newTestServer(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
 		reply(w, 200, `{"status":"success","details":`+tokenJSON("tok_1")+`}`)
-	}))
-	t.Cleanup(other.Close)
+	})
 	for _, tc := range []struct {
 		name  string
 		serve func(w http.ResponseWriter, r *http.Request, n int)
@@ -257,7 +255,7 @@ func TestWithResponseIntoScrubsTheRedirectChain(t *testing.T) {
 		{
 			name: "302 to another host",
 			serve: func(w http.ResponseWriter, r *http.Request, n int) {
-				http.Redirect(w, r, other.URL+"/api/v1/api_token/tok_1", http.StatusFound)
+				http.Redirect(w, r, other.URL+basePrefix+"/api/v1/api_token/tok_1", http.StatusFound)
 			},
 			call: func(c *Client, into **http.Response) error {
 				_, err := c.APITokens.Get(ctx, "tok_1", WithResponseInto(into))
