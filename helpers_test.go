@@ -255,9 +255,6 @@ func (a apiCall) PathFor(id string) string {
 	return strings.Replace(a.Path, "{id}", url.PathEscape(id), 1)
 }
 
-// OnToken reports whether the call acts on one token, named by its ID.
-func (a apiCall) OnToken() bool { return strings.Contains(a.Path, "{id}") }
-
 // everyCall is every method of the API. Create makes an agent_deployment
 // token of agent_1 in env_1.
 var everyCall = []apiCall{
