@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,34 @@ import (
 	prefactor "github.com/prefactor-sdk/prefactor-go"
 	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
+
+// The black-box tests (package prefactor_test) run against prefactortest's
+// fake API. These helpers are theirs; export_test.go lends them more.
+
+// newFake starts the fake holding n of prefactortest.FakeTokens, all in the
+// caller's account so that a list without account_id shows every one, and
+// returns it with their IDs in list order.
+func newFake(t testing.TB, n int) (*prefactortest.Server, []string) {
+	t.Helper()
+	tokens := prefactortest.FakeTokens(n)
+	ids := make([]string, len(tokens))
+	for i := range tokens {
+		tokens[i].AccountID = prefactortest.AccountID
+		ids[i] = tokens[i].ID
+	}
+	slices.SortFunc(ids, strings.Compare) // the fake's order without sorting
+	return prefactortest.NewServer(t, tokens...), ids
+}
+
+// noToken fails the test when s holds the fake's bearer token.
+func noToken(t *testing.T, what, s string) {
+	t.Helper()
+	if strings.Contains(s, prefactortest.Token) {
+		t.Errorf("%s leaks the bearer token: %s", what, s)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // jsonHeader makes a Fault's Body go out as JSON, with an X-Request-Id.
 var jsonHeader = http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"req-123"}}
@@ -187,7 +216,7 @@ func TestListNullPaginationAndSorting(t *testing.T) {
 }
 
 // The answers with an empty body, which a Fault cannot send, are in
-// TestListEmptyBodies (request_test.go).
+// TestEmptyBodies (request_test.go).
 func TestListErrors(t *testing.T) {
 	html502 := "<html><head><title>502 Bad Gateway</title></head><body>\n<center><h1>502 Bad Gateway</h1></center>\n" +
 		strings.Repeat("<!-- padding -->\n", 100) + "</body></html>"
@@ -245,7 +274,7 @@ func TestListErrors(t *testing.T) {
 				}
 				return
 			}
-			apiErr = asAPIError(t, err)
+			apiErr = prefactor.AsAPIError(t, err)
 			want := *tt.apiErr
 			want.Method, want.Path, want.RequestID, want.Attempts = "GET", "/api/v1/api_token", "req-123", 1
 			if !reflect.DeepEqual(*apiErr, want) {
@@ -288,7 +317,7 @@ func TestAllYieldsErrorOnceAndStops(t *testing.T) {
 			if tok != nil {
 				t.Error("error yielded with a token")
 			}
-			got = append(got, "err:"+string(asAPIError(t, err).Code))
+			got = append(got, "err:"+string(prefactor.AsAPIError(t, err).Code))
 			continue // the iterator must not yield again
 		}
 		if len(got) == 0 { // the first page is in; the walk asks for the second after it

@@ -1,284 +1,89 @@
-package prefactor
+package prefactor_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"os"
+	"net/http"
 	"reflect"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
-	"unicode/utf8"
-	"unsafe"
+	"time"
+
+	prefactor "github.com/prefactor-sdk/prefactor-go"
+	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
 
-// scrubSecret holds every kind of byte a bearer token may (RFC 6750's
-// b64token): letters, digits, "-._~+/" and "=" padding.
-const scrubSecret = "pf_S3cr/3t+Tok-en.v~al=="
-
-// spell writes each byte of s with f(i, c), for spellings built one
-// character at a time.
-func spell(s string, f func(i int, c byte) string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		b.WriteString(f(i, s[i]))
-	}
-	return b.String()
-}
-
-// byteSpellings are fmt formats for one byte of the secret, each a
-// spelling scrub must recognise: as is, JSON \u00XX (either case), %XX
-// (either case), HTML decimal and hex references, and JSON's
-// backslash-escape ("\/").
-var byteSpellings = []string{"%c", `\u%04x`, `\u%04X`, "%%%02x", "%%%02X", "&#%d;", "&#x%x;", "&#X%X;", `\%c`}
-
-// scrubSpellings are the ways a server, a proxy or net/http may quote the
-// token, each of which scrub must find.
-func scrubSpellings(secret string) map[string]string {
-	m := map[string]string{
-		"raw":                   secret,
-		`JSON \/`:               strings.ReplaceAll(secret, "/", `\/`),
-		`JSON \u002b`:           strings.ReplaceAll(secret, "+", `\u002b`),
-		`JSON \u002B`:           strings.ReplaceAll(secret, "+", `\u002B`),
-		"url.QueryEscape":       url.QueryEscape(secret),
-		"url.PathEscape":        url.PathEscape(secret),
-		"QueryEscape lower hex": strings.ReplaceAll(strings.ReplaceAll(url.QueryEscape(secret), "%2B", "%2b"), "%2F", "%2f"),
-		"HTML &#43; &#x2F;":     strings.ReplaceAll(strings.ReplaceAll(secret, "+", "&#43;"), "/", "&#x2F;"),
-		"mixed per character": spell(secret, func(i int, c byte) string {
-			return fmt.Sprintf(byteSpellings[i%len(byteSpellings)], c)
-		}),
-	}
-	for _, format := range byteSpellings[1:] {
-		m["each byte as "+format] = spell(secret, func(_ int, c byte) string { return fmt.Sprintf(format, c) })
-	}
-	return m
-}
-
-func TestScrubEverySpelling(t *testing.T) {
-	for name, spelled := range scrubSpellings(scrubSecret) {
-		for _, frame := range [][2]string{
-			{"", ""},
-			{`{"message":"bad token `, `"}`},
-			{"p", "p"}, // a false start on the secret's first byte
-			{scrubSecret[:10], " " + scrubSecret[:10]}, // a partial secret is no secret
-		} {
-			in := frame[0] + spelled + frame[1]
-			want := frame[0] + redacted + frame[1]
-			if got := scrub(in, scrubSecret); got != want {
-				t.Errorf("%s: scrub(%q)\n = %q\nwant %q", name, in, got, want)
-			}
-		}
-		// Twice, back to back and apart.
-		in := spelled + spelled + " and " + spelled
-		want := redacted + redacted + " and " + redacted
-		if got := scrub(in, scrubSecret); got != want {
-			t.Errorf("%s thrice: scrub = %q, want %q", name, got, want)
-		}
-	}
-}
-
-func TestScrubLeavesOtherTextAlone(t *testing.T) {
-	for _, tc := range []struct{ name, s, secret string }{
-		{"no secret", "GET /api/v1/api_token: 404 not_found", scrubSecret},
-		{"empty", "", scrubSecret},
-		{"secret short of its last byte", "x " + scrubSecret[:len(scrubSecret)-1] + " y", scrubSecret},
-		{"secret with one byte changed", strings.Replace(scrubSecret, "T", "t", 1), scrubSecret},
-		{"escapes of other bytes", `\u0041 %41 &#65; &#x41; \/ &amp; 100%`, scrubSecret},
-		{"broken escapes", `\u002 %2 &#43 &#x; &#;` + "&", scrubSecret},
-		{"secret shorter than 8", "abc1234 and abc1234 again", "abc1234"},
-		{"empty secret", "anything", ""},
+func TestAPIErrorFieldErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		errors string // the "errors" JSON as sent; "" for none
+		want   map[string][]string
+	}{
+		{name: "none"},
+		{name: "null", errors: `null`},
+		{name: "empty object", errors: `{}`},
+		{name: "only nulls and empty objects", errors: `{"a":null,"b":{}}`},
+		{name: "lone message", errors: `{"a":"msg"}`, want: map[string][]string{"a": {"msg"}}},
+		{name: "list of messages", errors: `{"a":["x","y"]}`, want: map[string][]string{"a": {"x", "y"}}},
+		{
+			name:   "nested object",
+			errors: `{"details":{"expires_at":["bad"]}}`,
+			want:   map[string][]string{"details.expires_at": {"bad"}},
+		},
+		{
+			name:   "deeper nesting",
+			errors: `{"details":{"agent":{"id":["unknown"],"environment":{"id":"missing"}}},"token_scope":["required"]}`,
+			want: map[string][]string{
+				"details.agent.id":             {"unknown"},
+				"details.agent.environment.id": {"missing"},
+				"token_scope":                  {"required"},
+			},
+		},
+		{
+			name:   "numbers and booleans as JSON text",
+			errors: `{"n":3,"f":1.5,"b":true,"list":[1,false,"x"],"o":{"max":64}}`,
+			want: map[string][]string{
+				"n":     {"3"},
+				"f":     {"1.5"},
+				"b":     {"true"},
+				"list":  {"1", "false", "x"},
+				"o.max": {"64"},
+			},
+		},
+		{
+			name:   "array of objects",
+			errors: `{"items":[{"id":["bad"]},{"id":"worse","name":"missing"}]}`,
+			want:   map[string][]string{"items.id": {"bad", "worse"}, "items.name": {"missing"}},
+		},
+		{
+			// The variant the API documents for code validation_errors.
+			name:   "validation_errors",
+			errors: `{"name":["can't be blank","is too short"],"details":{"expires_at":["must be in the future"]}}`,
+			want: map[string][]string{
+				"name":               {"can't be blank", "is too short"},
+				"details.expires_at": {"must be in the future"},
+			},
+		},
 	} {
-		got := scrub(tc.s, tc.secret)
-		if got != tc.s {
-			t.Errorf("%s: scrub(%q) = %q, want it unchanged", tc.name, tc.s, got)
-		}
-		// Not only equal: the same string, not a copy.
-		if tc.s != "" && unsafe.StringData(got) != unsafe.StringData(tc.s) {
-			t.Errorf("%s: scrub returned a copy of text it left unchanged", tc.name)
-		}
-	}
-}
-
-func TestShorten(t *testing.T) {
-	const secret = scrubSecret
-	if got := shorten(strings.Repeat("é", 10), 5, secret); got != "éé" {
-		t.Errorf("shorten(10×é, 5) = %q, want %q: cut on the rune boundary", got, "éé")
-	}
-	if got := shorten("short", 200, secret); got != "short" {
-		t.Errorf("shorten(%q, 200) = %q, want it unchanged", "short", got)
-	}
-
-	// Scrubbed before the cut: a spelling longer than the room left is still
-	// found, and a secret across the cut leaves none of itself.
-	a190 := strings.Repeat("a", 190)
-	if got := shorten(a190+spell(secret, func(_ int, c byte) string { return fmt.Sprintf("%%%02X", c) }), 200, secret); got != a190+redacted {
-		t.Errorf("percent-encoded secret at the cut: got %q, want %q", got, a190+redacted)
-	}
-	a195 := strings.Repeat("a", 195)
-	if got, want := shorten(a195+secret+" tail", 200, secret), (a195 + redacted)[:200]; got != want {
-		t.Errorf("secret across the cut: got %q, want %q", got, want)
-	}
-
-	// Wherever the cut falls, what is left is valid, short enough, and ends
-	// in no four bytes of the secret's start. The text is built so that a
-	// plain cut would leave such a prefix: the secret without its last byte
-	// is no secret for scrub.
-	partial := secret[:len(secret)-1]
-	for _, s := range []string{
-		"prefix é " + partial,
-		"ü" + partial + " " + partial + "ü",
-		partial + partial,
-	} {
-		for max := 0; max <= len(s)+2; max++ {
-			got := shorten(s, max, secret)
-			if len(got) > max || !utf8.ValidString(got) {
-				t.Errorf("shorten(%q, %d) = %q: over the limit or not valid UTF-8", s, max, got)
-			}
-			for k := 4; k <= len(secret); k++ {
-				if strings.HasSuffix(got, secret[:k]) {
-					t.Errorf("shorten(%q, %d) = %q ends in %d bytes of the secret", s, max, got, k)
-				}
+		e := &prefactor.APIError{StatusCode: 422}
+		if tc.errors != "" {
+			if err := json.Unmarshal([]byte(tc.errors), &e.Errors); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
 			}
 		}
-	}
-}
-
-func TestTrimSecretPrefix(t *testing.T) {
-	const secret = scrubSecret
-	for _, tc := range []struct{ name, s, secret, want string }{
-		{"four bytes of the start", "msg " + secret[:4], secret, "msg "},
-		{"all but the last byte", "msg " + secret[:len(secret)-1], secret, "msg "},
-		{"only the start", secret[:6], secret, ""},
-		{"the start twice", "msg " + secret[:6] + secret[:5], secret, "msg "},
-		{"three bytes are too few to tell", "msg " + secret[:3], secret, "msg " + secret[:3]},
-		{"the start in the middle", secret[:6] + " msg", secret, secret[:6] + " msg"},
-		{"the secret's end", "msg " + secret[4:], secret, "msg " + secret[4:]},
-		{"secret shorter than 8", "msg abcd", "abcdefg", "msg abcd"},
-		{"empty", "", secret, ""},
-	} {
-		if got := trimSecretPrefix(tc.s, tc.secret); got != tc.want {
-			t.Errorf("%s: trimSecretPrefix(%q) = %q, want %q", tc.name, tc.s, got, tc.want)
-		}
-	}
-}
-
-// leakyError is an error type the scrub cannot rebuild: its text holds
-// whatever it was given.
-type leakyError struct{ text string }
-
-func (e *leakyError) Error() string { return e.text }
-
-// cleanError is an error type whose own text never holds the secret.
-type cleanError struct{ code int }
-
-func (e *cleanError) Error() string { return fmt.Sprintf("code %d", e.code) }
-
-// secretAddr is a net.Addr whose text holds the secret, as a Unix socket
-// path could.
-type secretAddr struct{}
-
-func (secretAddr) Network() string { return "unix" }
-func (secretAddr) String() string  { return "/run/" + scrubSecret + ".sock" }
-
-func TestScrubError(t *testing.T) {
-	const secret = scrubSecret
-	if scrubError(nil, secret) != nil {
-		t.Error("scrubError(nil) is not nil")
-	}
-	clean := fmt.Errorf("prefactor: get API token: %w", &cleanError{7})
-	if got := scrubError(clean, secret); got != clean {
-		t.Errorf("an error without the secret came back as %T %v, want the same error", got, got)
-	}
-
-	// A transport error as net/http builds it, with the secret (escaped, as
-	// in a query) in its URL and in the dial error's text.
-	opErr := &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect " + url.QueryEscape(secret), Err: syscall.ECONNREFUSED}}
-	urlErr := &url.Error{Op: "Get", URL: "https://api.example.com/x?account_id=" + url.QueryEscape(secret), Err: opErr}
-	err := scrubError(fmt.Errorf("prefactor: list API tokens: %w: %w", urlErr, &cleanError{3}), secret)
-
-	wantClean := func(what string, e error) {
-		t.Helper()
-		for _, s := range []string{e.Error(), fmt.Sprintf("%v", e), fmt.Sprintf("%+v", e), fmt.Sprintf("%#v", e), fmt.Sprintf("%s", e), fmt.Sprintf("%q", e)} {
-			if scrub(s, secret) != s {
-				t.Errorf("%s shows the secret: %s", what, s)
+		got := e.FieldErrors()
+		if tc.want == nil {
+			if got != nil {
+				t.Errorf("%s: FieldErrors() = %#v, want nil", tc.name, got)
 			}
+			continue
 		}
-	}
-	wantClean("scrubbed error", err)
-	if !strings.Contains(err.Error(), redacted) || !strings.Contains(err.Error(), "list API tokens") {
-		t.Errorf("scrubbed message %q lost the operation or the redaction mark", err)
-	}
-	for _, target := range []error{syscall.ECONNREFUSED} {
-		if !errors.Is(err, target) {
-			t.Errorf("errors.Is(%v) is false through the scrubbed chain", target)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: FieldErrors() = %#v\nwant %#v", tc.name, got, tc.want)
 		}
-	}
-	if errors.Is(err, context.Canceled) {
-		t.Error("errors.Is(context.Canceled) is true for a chain without it")
-	}
-	for _, e := range errorChain(err) {
-		wantClean(fmt.Sprintf("unwrapped %T", e), e)
-	}
-
-	var ue *url.Error
-	if !errors.As(err, &ue) || ue == nil {
-		t.Fatalf("errors.As(*url.Error) failed on %v", err)
-	}
-	wantClean("*url.Error from errors.As", ue)
-	if ue.Op != "Get" || !strings.HasPrefix(ue.URL, "https://api.example.com/x?account_id=") {
-		t.Errorf("*url.Error = %+v: Op or URL lost", ue)
-	}
-	if !errors.Is(ue, syscall.ECONNREFUSED) {
-		t.Error("the *url.Error errors.As hands out no longer matches ECONNREFUSED")
-	}
-	var oe *net.OpError
-	if !errors.As(err, &oe) || oe == nil {
-		t.Fatalf("errors.As(*net.OpError) failed on %v", err)
-	}
-	wantClean("*net.OpError from errors.As", oe)
-	if oe.Op != "dial" || oe.Net != "tcp" {
-		t.Errorf("*net.OpError = %+v: Op or Net lost", oe)
-	}
-	var ne net.Error // an interface target: the first match is the *url.Error
-	if !errors.As(err, &ne) || ne == nil {
-		t.Fatalf("errors.As(net.Error) failed on %v", err)
-	}
-	wantClean("net.Error from errors.As", ne)
-	var ce *cleanError
-	if !errors.As(err, &ce) || ce.code != 3 {
-		t.Errorf("errors.As(*cleanError) = %v; want the clean error of the chain", ce)
-	}
-
-	// A type the scrub cannot rebuild is not handed out when its text holds
-	// the secret, whatever spelling; nor is a net.OpError whose address
-	// does.
-	for name, spelled := range scrubSpellings(secret) {
-		err := scrubError(fmt.Errorf("wrapped: %w", &leakyError{"token " + spelled + " refused"}), secret)
-		wantClean(name, err)
-		le := &leakyError{"left alone"}
-		if errors.As(err, &le) {
-			t.Errorf("%s: errors.As handed out %T %q", name, le, le.text)
-		} else if le != nil {
-			t.Errorf("%s: errors.As failed but left %v in the target, want nil", name, le)
-		}
-	}
-	addrErr := scrubError(&url.Error{Op: "Get", URL: "http://unix", Err: &net.OpError{Op: "dial", Net: "unix", Addr: secretAddr{}, Err: syscall.ENOENT}}, secret)
-	wantClean("error with a secret address", addrErr)
-	oe = nil
-	if errors.As(addrErr, &oe) {
-		wantClean("*net.OpError with a secret address", oe)
-	}
-	ue = nil
-	if errors.As(addrErr, &ue) {
-		wantClean("*url.Error with a secret address", ue)
-	}
-	if !errors.Is(addrErr, syscall.ENOENT) {
-		t.Error("errors.Is(ENOENT) is false through the scrubbed chain")
 	}
 }
 
@@ -289,7 +94,7 @@ func TestScrubError(t *testing.T) {
 func TestFieldErrorsLinearAndSorted(t *testing.T) {
 	const depth = 9000
 	deep := strings.Repeat(`{"a":`, depth) + `"m"` + strings.Repeat(`}`, depth)
-	e := &APIError{}
+	e := &prefactor.APIError{}
 	if err := json.Unmarshal([]byte(deep), &e.Errors); err != nil {
 		t.Fatal(err)
 	}
@@ -304,12 +109,12 @@ func TestFieldErrorsLinearAndSorted(t *testing.T) {
 		t.Fatalf("%d keys; want 1", len(fields))
 	}
 	for k, v := range fields {
-		if strings.Count(k, ".") != maxFieldDepth-1 || len(v) != 1 || !strings.HasPrefix(v[0], `{"a":{"a":`) {
-			t.Errorf("key %q (%d levels), messages %.40q; want %d levels and the rest as JSON", k[:min(len(k), 40)], strings.Count(k, ".")+1, v, maxFieldDepth)
+		if strings.Count(k, ".") != prefactor.MaxFieldDepth-1 || len(v) != 1 || !strings.HasPrefix(v[0], `{"a":{"a":`) {
+			t.Errorf("key %q (%d levels), messages %.40q; want %d levels and the rest as JSON", k[:min(len(k), 40)], strings.Count(k, ".")+1, v, prefactor.MaxFieldDepth)
 		}
 	}
 
-	e = &APIError{}
+	e = &prefactor.APIError{}
 	if err := json.Unmarshal([]byte(`{"a.b":["x"],"a":{"b":["y"],"c":"z"},"b":[1,true,null,{"d":"w"}]}`), &e.Errors); err != nil {
 		t.Fatal(err)
 	}
@@ -318,5 +123,112 @@ func TestFieldErrorsLinearAndSorted(t *testing.T) {
 		if got := e.FieldErrors(); !reflect.DeepEqual(got, want) {
 			t.Fatalf("FieldErrors = %q; want %q", got, want)
 		}
+	}
+}
+
+// The validation_errors answer, through a call: Code, Errors and
+// FieldErrors as the server sent them.
+func TestValidationErrorsFromServer(t *testing.T) {
+	srv := prefactortest.NewServer(t)
+	srv.FailNext(1, prefactortest.Fault{
+		Status: http.StatusUnprocessableEntity,
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body: `{"status":"error","code":"validation_errors","message":"Validation failed",` +
+			`"errors":{"token_scope":["is invalid"],"details":{"expires_at":["must be in the future"]}}}`,
+	})
+	_, err := srv.Client().APITokens.Create(context.Background(), &prefactor.CreateAPITokenRequest{TokenScope: prefactor.TokenScopeAccount})
+	var apiErr *prefactor.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("Create: %v, want an *APIError", err)
+	}
+	if apiErr.Code != prefactor.CodeValidationErrors || apiErr.Message != "Validation failed" || apiErr.Attempts != 1 {
+		t.Errorf("APIError %+v: want code validation_errors, its message, one attempt", apiErr)
+	}
+	want := map[string][]string{"token_scope": {"is invalid"}, "details.expires_at": {"must be in the future"}}
+	if got := apiErr.FieldErrors(); !reflect.DeepEqual(got, want) {
+		t.Errorf("FieldErrors() = %#v, want %#v", got, want)
+	}
+}
+
+// What one error keeps is bounded: Message from the API's JSON is cut to
+// 4 KiB, and an errors object over 64 KiB is not decoded.
+func TestAPIErrorBoundsMessageAndFieldErrors(t *testing.T) {
+	asJSON := http.Header{"Content-Type": {"application/json"}}
+	huge := `{"status":"error","code":"validation_errors","message":"` + strings.Repeat("x", 100<<10) +
+		`","errors":{"f":[` + strings.Repeat("{},", 30000) + `{}]}}`
+	srv := prefactortest.NewServer(t)
+	c := srv.Client(prefactor.WithMaxRetries(0))
+	srv.FailNext(1, prefactortest.Fault{Status: http.StatusUnprocessableEntity, Body: huge, Header: asJSON})
+	_, err := c.APITokens.Get(context.Background(), "tok_1")
+	e := prefactor.AsAPIError(t, err)
+	if e.Code != prefactor.CodeValidationErrors || len(e.Message) > prefactor.MaxMessage || e.Errors != nil {
+		t.Errorf("code %q, message of %d bytes, errors %v; want the code, at most %d bytes, no errors decoded", e.Code, len(e.Message), e.Errors != nil, prefactor.MaxMessage)
+	}
+	small := `{"status":"error","code":"validation_errors","message":"m","errors":{"details":{"expires_at":["in the past"]}}}`
+	srv.FailNext(1, prefactortest.Fault{Status: http.StatusUnprocessableEntity, Body: small, Header: asJSON})
+	_, err = c.APITokens.Get(context.Background(), "tok_1")
+	if got := prefactor.AsAPIError(t, err).FieldErrors()["details.expires_at"]; len(got) != 1 || got[0] != "in the past" {
+		t.Errorf("field errors %v; want the one message", got)
+	}
+}
+
+func TestErrRateLimitedAndErrNotFound(t *testing.T) {
+	rateLimited := &prefactor.APIError{StatusCode: http.StatusTooManyRequests, Code: "rate_limited"}
+	for _, tc := range []struct {
+		name              string
+		err               error
+		limited, notFound bool
+	}{
+		{"429", &prefactor.APIError{StatusCode: 429}, true, false},
+		{"429 with a code", rateLimited, true, false},
+		{"429 wrapped twice", fmt.Errorf("outer: %w", fmt.Errorf("prefactor: list API tokens: %w", rateLimited)), true, false},
+		{"429 beside another error", errors.Join(errors.New("other"), rateLimited), true, false},
+		{"429 with code not_found", &prefactor.APIError{StatusCode: 429, Code: prefactor.CodeNotFound}, true, true},
+		{"503", &prefactor.APIError{StatusCode: 503, Code: prefactor.CodeUnexpected}, false, false},
+		{"500", &prefactor.APIError{StatusCode: 500}, false, false},
+		{"404 not_found", &prefactor.APIError{StatusCode: 404, Code: prefactor.CodeNotFound}, false, true},
+		{"404 not_found wrapped", fmt.Errorf("x: %w", &prefactor.APIError{StatusCode: 404, Code: prefactor.CodeNotFound}), false, true},
+		{"404 without the code", &prefactor.APIError{StatusCode: 404}, false, false},
+		{"not an APIError", errors.New("429 Too Many Requests"), false, false},
+	} {
+		if got := errors.Is(tc.err, prefactor.ErrRateLimited); got != tc.limited {
+			t.Errorf("%s: errors.Is(ErrRateLimited) = %v, want %v", tc.name, got, tc.limited)
+		}
+		if got := errors.Is(tc.err, prefactor.ErrNotFound); got != tc.notFound {
+			t.Errorf("%s: errors.Is(ErrNotFound) = %v, want %v", tc.name, got, tc.notFound)
+		}
+	}
+}
+
+// Every way a call ends in a 429 matches ErrRateLimited: retries used up,
+// no retries, a Retry-After over the limit. A 503 does not, a 404 is
+// ErrNotFound.
+func TestErrRateLimitedFromServer(t *testing.T) {
+	ctx := context.Background()
+	srv := prefactortest.NewServer(t, prefactortest.FakeTokens(3)...)
+	zero := http.Header{"Retry-After": {"0"}}
+
+	srv.FailNext(2, prefactortest.Fault{Status: http.StatusTooManyRequests, Header: zero})
+	_, err := srv.Client(prefactor.WithMaxRetries(1)).APITokens.List(ctx, nil)
+	if !errors.Is(err, prefactor.ErrRateLimited) || errors.Is(err, prefactor.ErrNotFound) {
+		t.Errorf("429 after retries: %v; want ErrRateLimited only", err)
+	}
+
+	srv.FailNext(1, prefactortest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Hour})
+	_, err = srv.Client().APITokens.Get(ctx, "tok_x")
+	var apiErr *prefactor.APIError
+	if !errors.Is(err, prefactor.ErrRateLimited) || !errors.As(err, &apiErr) || apiErr.RetryAfter != 2*time.Hour || apiErr.Attempts != 1 {
+		t.Errorf("429 over the Retry-After limit: %v; want ErrRateLimited at once with RetryAfter 2h", err)
+	}
+
+	srv.FailNext(1, prefactortest.Fault{Status: http.StatusServiceUnavailable, Header: zero})
+	_, err = srv.Client(prefactor.WithMaxRetries(0)).APITokens.List(ctx, nil)
+	if err == nil || errors.Is(err, prefactor.ErrRateLimited) {
+		t.Errorf("503: %v; want an error that is not ErrRateLimited", err)
+	}
+
+	_, err = srv.Client().APITokens.Get(ctx, "no_such_token")
+	if !errors.Is(err, prefactor.ErrNotFound) || errors.Is(err, prefactor.ErrRateLimited) {
+		t.Errorf("unknown ID: %v; want ErrNotFound only", err)
 	}
 }

@@ -1,12 +1,14 @@
 package prefactor
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
@@ -17,36 +19,6 @@ import (
 
 	"github.com/jarcoal/httpmock"
 )
-
-func TestTransportErrorsAreRetried(t *testing.T) {
-	mock := httpmock.NewMockTransport()
-	calls := 0
-	mock.RegisterResponder(http.MethodGet, DefaultBaseURL+"/api/v1/api_token", func(r *http.Request) (*http.Response, error) {
-		calls++
-		if calls < 3 {
-			return nil, errors.New("connection reset by peer")
-		}
-		return httpmock.NewStringResponse(200, listJSON(0, nil, "x")), nil
-	})
-	c, err := NewClient(testToken, WithHTTPClient(&http.Client{Transport: mock}), WithRetryWait(time.Millisecond, time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.APITokens.List(context.Background(), nil); err != nil || calls != 3 {
-		t.Fatalf("err = %v after %d calls; want success after 3", err, calls)
-	}
-
-	calls = -100 // always fail from here on
-	_, err = c.APITokens.List(context.Background(), nil)
-	if err == nil || !strings.Contains(err.Error(), "giving up after 4 attempts") || !strings.Contains(err.Error(), "connection reset by peer") {
-		t.Errorf("err = %v, want the transport error after 4 attempts", err)
-	}
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		t.Error("a transport error must not be an *APIError")
-	}
-	noSecret(t, "error", err.Error())
-}
 
 // TestRetryDecision runs the policy table of retryDecision (and the README)
 // row by row.
@@ -200,5 +172,183 @@ func TestParseRetryAfter(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("parseRetryAfter(%q) = %s, %v; want %s, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+func TestRetriesRetryableStatusesThenSucceeds(t *testing.T) {
+	for _, status := range []int{429, 500, 502, 503, 504} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			c, rec := setup(t, func(w http.ResponseWriter, _ *http.Request, n int) {
+				if n <= 2 {
+					reply(w, status, `{"status":"error","code":"unexpected","message":"try later"}`)
+					return
+				}
+				reply(w, http.StatusOK, listJSON(0, nil, "tok_a"))
+			})
+			p, err := c.APITokens.List(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.count() != 3 || p.Items[0].ID != "tok_a" {
+				t.Errorf("%d requests, items %v; want 3 and [tok_a]", rec.count(), p.Items)
+			}
+		})
+	}
+}
+
+func TestNeverRetriesFinalStatuses(t *testing.T) {
+	for _, status := range []int{400, 401, 403, 404, 409, 422, 501} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			c, rec := setup(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+				reply(w, status, `{"status":"error","code":"bad_request","message":"no"}`)
+			})
+			_, err := c.APITokens.List(context.Background(), nil)
+			if e := asAPIError(t, err); e.StatusCode != status || e.Attempts != 1 {
+				t.Errorf("APIError = %+v", e)
+			}
+			if rec.count() != 1 {
+				t.Errorf("%d requests, want 1", rec.count())
+			}
+		})
+	}
+}
+
+func TestExhaustedRetriesReturnLastAPIError(t *testing.T) {
+	for _, tc := range []struct {
+		retries, wantAttempts int
+	}{{0, 1}, {1, 2}, {3, 4}} {
+		c, rec := setup(t, func(w http.ResponseWriter, _ *http.Request, n int) {
+			w.Header().Set("X-Request-Id", "req-"+strings.Repeat("x", n))
+			reply(w, http.StatusBadGateway, `{"status":"error","code":"unexpected","message":"upstream down"}`)
+		}, WithMaxRetries(tc.retries))
+		_, err := c.APITokens.List(context.Background(), nil)
+		e := asAPIError(t, err)
+		if e.StatusCode != 502 || e.Code != CodeUnexpected || e.Message != "upstream down" || e.Attempts != tc.wantAttempts {
+			t.Errorf("retries %d: APIError = %+v", tc.retries, e)
+		}
+		if e.RequestID != "req-"+strings.Repeat("x", tc.wantAttempts) {
+			t.Errorf("retries %d: RequestID = %q; want the last response's", tc.retries, e.RequestID)
+		}
+		if rec.count() != tc.wantAttempts {
+			t.Errorf("retries %d: %d requests, want %d", tc.retries, rec.count(), tc.wantAttempts)
+		}
+		if strings.Contains(err.Error(), "giving up") {
+			t.Errorf("error %q is retryablehttp's text, not the API error", err)
+		}
+	}
+}
+
+func TestRetryAfterOverLimitReturnsAtOnce(t *testing.T) {
+	for _, status := range []int{429, 503} {
+		c, rec := setup(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+			w.Header().Set("Retry-After", "120")
+			reply(w, status, `{"status":"error","code":"unexpected","message":"come back later"}`)
+		}, WithRetryAfterLimit(time.Minute))
+		_, err := c.APITokens.List(context.Background(), nil)
+		e := asAPIError(t, err)
+		if e.StatusCode != status || e.RetryAfter != 2*time.Minute || e.Attempts != 1 || rec.count() != 1 {
+			t.Errorf("status %d: APIError = %+v after %d requests; want RetryAfter 2m, 1 attempt", status, e, rec.count())
+		}
+		if !strings.Contains(e.Error(), "retry after 2m0s") {
+			t.Errorf("error %q does not mention the wait", e)
+		}
+	}
+}
+
+func TestDeadlineStopsBeforeSending(t *testing.T) {
+	c, rec := setup(t, apiReply)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.APITokens.List(ctx, nil)
+	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "prefactor: list API tokens: ") {
+		t.Errorf("err = %v, want context.Canceled naming the operation", err)
+	}
+	if rec.count() != 0 {
+		t.Errorf("%d requests with a cancelled context", rec.count())
+	}
+}
+
+func TestTransportErrorsAreRetried(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	calls := 0
+	mock.RegisterResponder(http.MethodGet, DefaultBaseURL+"/api/v1/api_token", func(r *http.Request) (*http.Response, error) {
+		calls++
+		if calls < 3 {
+			return nil, errors.New("connection reset by peer")
+		}
+		return httpmock.NewStringResponse(200, listJSON(0, nil, "x")), nil
+	})
+	c, err := NewClient(testToken, WithHTTPClient(&http.Client{Transport: mock}), WithRetryWait(time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.APITokens.List(context.Background(), nil); err != nil || calls != 3 {
+		t.Fatalf("err = %v after %d calls; want success after 3", err, calls)
+	}
+
+	calls = -100 // always fail from here on
+	_, err = c.APITokens.List(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "giving up after 4 attempts") || !strings.Contains(err.Error(), "connection reset by peer") {
+		t.Errorf("err = %v, want the transport error after 4 attempts", err)
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		t.Error("a transport error must not be an *APIError")
+	}
+	noSecret(t, "error", err.Error())
+}
+
+// TestNeverRetriedFailureSaysSo: after two 503s, a 2xx whose body is not
+// the API's JSON ends the call at once; its error must not read as if
+// retries ran out.
+func TestNeverRetriedFailureSaysSo(t *testing.T) {
+	c, rec := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n < 3 {
+			reply(w, 503, `{"status":"error","code":"unexpected","message":"busy"}`)
+			return
+		}
+		reply(w, 200, `<html>not JSON</html>`)
+	})
+	_, err := c.APITokens.Get(context.Background(), "tok_1")
+	if err == nil || !strings.Contains(err.Error(), "decoding response") || strings.Contains(err.Error(), "giving up") || rec.count() != 3 {
+		t.Errorf("err = %v after %d requests; want a decoding error after 3, not 'giving up'", err, rec.count())
+	}
+}
+
+func TestRetryDecisionLogLines(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		want   []string // the retry= part of each decision line, in order
+	}{
+		{"retries used up", 503, []string{"retry=true", "retry=true"}},
+		{"final status logged once", 404, []string{"retry=false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			c, _ := setup(t, func(w http.ResponseWriter, _ *http.Request, n int) {
+				if n <= 2 {
+					reply(w, tc.status, `{"status":"error","code":"unexpected","message":"m"}`)
+					return
+				}
+				reply(w, http.StatusOK, listJSON(0, nil, "tok_a"))
+			}, WithLogger(logger), WithMaxRetries(1))
+			if _, err := c.APITokens.List(context.Background(), nil); err == nil {
+				t.Fatal("List succeeded")
+			}
+			var got []string
+			for _, line := range strings.Split(buf.String(), "\n") {
+				if strings.Contains(line, "retry decision") {
+					got = append(got, strings.Fields(line[strings.Index(line, "retry="):])[0])
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("decision lines %v, want %v:\n%s", got, tc.want, buf.String())
+			}
+			if used := strings.Contains(buf.String(), `giving up: retries used up" attempts=2`); used != (tc.status == 503) {
+				t.Errorf("log says retries are used up: %v; want %v:\n%s", used, tc.status == 503, buf.String())
+			}
+		})
 	}
 }

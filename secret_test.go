@@ -3,6 +3,7 @@ package prefactor
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -90,5 +91,60 @@ func TestSecretJSON(t *testing.T) {
 	var zero Secret
 	if zero.Reveal() != "" || fmt.Sprint(zero) != redacted {
 		t.Errorf("zero Secret: Reveal %q, prints %q", zero.Reveal(), fmt.Sprint(zero))
+	}
+}
+
+// TestNewClientTokenAlphabet: failure classes 1 and 2. NewClient accepts a
+// token only in RFC 6750's b64token alphabet, ^[A-Za-z0-9\-._~+/]+=*$, so
+// that no header net/http would refuse fails every request, and refuses
+// any other with an error matching ErrInvalidArgument that names the rule
+// (a token of padding alone is refused as such) and shows no part of the
+// token.
+func TestNewClientTokenAlphabet(t *testing.T) {
+	for _, tok := range []string{
+		"pf_abc\tdef0123",
+		"pf_abc def0123",
+		"pf_abc  def0123",
+		" pf_abcdef0123",
+		"pf_abcdef0123 ",
+		`pf_abc"def0123`,
+		`pf_abc\def0123`,
+		"pf_abcdéf0123",
+		"pf_abc\u00a0def0123",
+		"pf_abc=def0123", // '=' only at the end
+		"==pf_abcdef0123",
+		"pf_abc,def0123",
+		"pf_abc%2Fdef0123",
+		"pf_abc\xffdef0123",
+		"pf_abc\x00def",
+		"pf_abc\x7fdef",
+		"pf_abc\x1bdef",
+		"pf_abc\ndef",
+		"pf_abc\tdef",
+		"pf_abc def",
+		`pf_abc"def`,
+		`pf_abc\def`,
+		"pf_abcdéf",
+		"pf_ab=cdef",
+		"====",
+	} {
+		_, err := NewClient(tok)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("NewClient(%q): %v; want an error matching ErrInvalidArgument", tok, err)
+			continue
+		}
+		msg := err.Error()
+		if strings.Trim(tok, "=") != "" && !strings.Contains(msg, "RFC 6750") && !strings.Contains(msg, "b64token") {
+			t.Errorf("NewClient(%q): %q; want the message to name the rule (RFC 6750 b64token)", tok, msg)
+		}
+		if strings.Contains(msg, "pf_ab") {
+			t.Errorf("NewClient(%q): error %q quotes the token", tok, msg)
+		}
+		noTokenIn(t, fmt.Sprintf("NewClient(%q)", tok), err, tok)
+	}
+	for _, tok := range []string{spellToken, secretToken, testToken, "a", "A-Z.a_z~0+9/", "tok==", "Zm9vYmFy", "pf_Ab-c.d_e~f+g/h", "abc==", "A", "pf_live_0123456789abcdef"} {
+		if _, err := NewClient(tok); err != nil {
+			t.Errorf("NewClient(%q): %v; want it accepted", tok, err)
+		}
 	}
 }

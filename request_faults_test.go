@@ -2,7 +2,6 @@ package prefactor
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,34 +10,30 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// The fault matrix: every fault we can make on loopback, each against a real
-// httptest server, with the error's type and fields, the attempts the server
-// saw, the elapsed time and the goroutine count checked per row.
+// The fault matrix: every fault we can make on loopback, each against a
+// test server (newTestServer, or newRawServer for what net/http would not
+// send), with the error's type and fields, the attempts the server saw, the
+// elapsed time and the goroutine count checked per row.
 //
 // Run with -v to see each row's measured attempts and elapsed time.
 
-// faultEnv is one row's world: the server, its request counter and the
-// channels that let handlers and the test meet without sleeping.
+// faultEnv is what one row's server handler and call share: the channels
+// and hooks that let them meet without sleeping, and the idempotency keys
+// the server saw.
 type faultEnv struct {
 	t       *testing.T
-	srv     *httptest.Server
-	hits    atomic.Int32
 	release chan struct{} // closed when the row's call has returned
 	headers chan struct{} // one value per response whose headers reached the client (hooked rows)
-	logs    *logSink
-	open    atomic.Int32 // server connections not yet closed or hijacked
 
 	mu      sync.Mutex
 	onRetry func()   // called when the client decides to retry, before it waits
@@ -102,51 +97,6 @@ func (h headerHook) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// logSink collects everything a client logs, at every level, as text.
-type logSink struct {
-	mu       sync.Mutex
-	buf      bytes.Buffer
-	onRecord func(slog.Record)
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-func (s *logSink) logger() *slog.Logger {
-	h := slog.NewTextHandler(s, &slog.HandlerOptions{Level: slog.LevelDebug})
-	return slog.New(sinkHandler{Handler: h, sink: s})
-}
-
-// sinkHandler passes records to a text handler and to the sink's hook.
-type sinkHandler struct {
-	slog.Handler
-	sink *logSink
-}
-
-func (h sinkHandler) Handle(ctx context.Context, r slog.Record) error {
-	if f := h.sink.onRecord; f != nil {
-		f(r)
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h sinkHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return sinkHandler{h.Handler.WithAttrs(as), h.sink}
-}
-
-func (h sinkHandler) WithGroup(name string) slog.Handler {
-	return sinkHandler{h.Handler.WithGroup(name), h.sink}
-}
-
 // retryDecided reports whether r is the client's retry decision with retry=true.
 func retryDecided(r slog.Record) bool {
 	if r.Message != "prefactor: retry decision" {
@@ -162,34 +112,7 @@ func retryDecided(r slog.Record) bool {
 	return yes
 }
 
-// closeIdleConns closes the idle connections of the client's own transport,
-// which the client otherwise keeps for reuse.
-func closeIdleConns(c *Client) { c.CloseIdleConnections() }
-
-// waitConnsClosed fails the test unless the server's open connections drop
-// to zero within a bounded time (the server notices a close asynchronously).
-func waitConnsClosed(t *testing.T, open *atomic.Int32) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for open.Load() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections still open after the client closed its idle ones: a response body was not closed", open.Load())
-		}
-		runtime.Gosched()
-	}
-}
-
 func okPage(w http.ResponseWriter) { reply(w, 200, listJSON(0, nil, "tok_a", "tok_b")) }
-
-// hijack takes the raw connection from the server.
-func hijack(t *testing.T, w http.ResponseWriter) (net.Conn, *bufio.ReadWriter) {
-	conn, rw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		t.Errorf("hijack: %v", err)
-		panic(http.ErrAbortHandler)
-	}
-	return conn, rw
-}
 
 // sendHalfPage takes the raw connection, sends the headers of a 200 with a
 // two-token page and the first half of its body, and returns the connection
@@ -202,11 +125,13 @@ func sendHalfPage(t *testing.T, w http.ResponseWriter) net.Conn {
 	return conn
 }
 
-// reset closes conn with an RST instead of a FIN.
-func reset(conn net.Conn) {
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
+// sendCut takes the raw connection, sends status with a JSON body cut in
+// half, with no Content-Length (the body ends when the connection does),
+// and closes the connection.
+func sendCut(t *testing.T, w http.ResponseWriter, status int, body string) {
+	conn, rw := hijack(t, w)
+	fmt.Fprintf(rw, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n%s", status, http.StatusText(status), body[:len(body)/2])
+	_ = rw.Flush()
 	_ = conn.Close()
 }
 
@@ -222,6 +147,47 @@ func pagedServe(pages map[int]string) func(*faultEnv, int, http.ResponseWriter, 
 		}
 		reply(w, 200, body)
 	}
+}
+
+// maxServed bounds the requests a misbehaving test server answers as asked;
+// after that it answers 400, so a client that does not stop by itself ends
+// the test quickly instead of hanging it.
+const maxServed = 1000
+
+// risingEmptyPages answers every list call with an empty page whose
+// next_page_offset is the requested offset plus 100, and whose pagination
+// describes a list of 2^30 items, so a parallel walk plans pages ahead.
+func risingEmptyPages(_ *faultEnv, n int, w http.ResponseWriter, r *http.Request) {
+	if n > maxServed {
+		reply(w, 400, `{"status":"error","code":"bad_request","message":"test server: request bound reached"}`)
+		return
+	}
+	off, _ := strconv.Atoi(r.URL.Query().Get("pagination[offset]"))
+	reply(w, 200, fmt.Sprintf(`{"status":"success","summaries":[],"pagination":{"item_count":%d,"item_start":%d,"item_end":%d,`+
+		`"page_count":%d,"page_index":%d,"page_offset":%d,"page_size":100,"next_page_offset":%d,"previous_page_offset":null},"sorting":null}`,
+		1<<30, off+1, off, (1<<30)/100, off/100+1, off, off+100))
+}
+
+// answerAny answers each kind of call with success: a list page, a created
+// token, or 204 to a delete.
+func answerAny(_ *faultEnv, _ int, w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+		reply(w, 201, createdJSON("tok_new", "pf_new_secret_value"))
+	case http.MethodDelete:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		okPage(w)
+	}
+}
+
+// emptyObjectsList is a success body whose summaries are n empty objects.
+func emptyObjectsList(n int) []byte {
+	items := ""
+	if n > 0 {
+		items = strings.Repeat("{},", n-1) + "{}"
+	}
+	return []byte(`{"status":"success","summaries":[` + items + `]}`)
 }
 
 // allResult is what ranging over All produced.
@@ -245,6 +211,41 @@ func rangeAll(ctx context.Context, c *Client, stopAfter int) allResult {
 	return res
 }
 
+// yielded is what collectAll saw.
+type yielded struct {
+	ids  []string
+	errs []error
+}
+
+// allYielded ranges over seq to the end without breaking, so an iterator
+// that yields after an error is caught; it gives up after 10000 yields.
+// Its error is the first one yielded.
+func allYielded(seq func(func(*APIToken, error) bool)) (any, error) {
+	var y yielded
+	n := 0
+	for tok, err := range seq {
+		if n++; n > 10000 {
+			break
+		}
+		if err != nil {
+			y.errs = append(y.errs, err)
+			continue
+		}
+		y.ids = append(y.ids, tok.ID)
+	}
+	if len(y.errs) > 0 {
+		return y, y.errs[0]
+	}
+	return y, nil
+}
+
+// createResult is what a Create returned and the idempotency keys the
+// server saw.
+type createResult struct {
+	created *CreatedAPIToken
+	keys    []string
+}
+
 func wantAPIError(t *testing.T, err error, status int, code ErrorCode, attempts int) *APIError {
 	t.Helper()
 	var apiErr *APIError
@@ -254,8 +255,8 @@ func wantAPIError(t *testing.T, err error, status int, code ErrorCode, attempts 
 	if apiErr.StatusCode != status || apiErr.Code != code || apiErr.Attempts != attempts {
 		t.Errorf("APIError status %d code %q attempts %d; want %d %q %d", apiErr.StatusCode, apiErr.Code, apiErr.Attempts, status, code, attempts)
 	}
-	if apiErr.Method != http.MethodGet || apiErr.Path != "/api/v1/api_token" {
-		t.Errorf("APIError names %s %s; want GET /api/v1/api_token", apiErr.Method, apiErr.Path)
+	if apiErr.Method != http.MethodGet || apiErr.Path != basePrefix+"/api/v1/api_token" {
+		t.Errorf("APIError names %s %s; want GET %s/api/v1/api_token", apiErr.Method, apiErr.Path, basePrefix)
 	}
 	if !strings.HasPrefix(err.Error(), "prefactor: list API tokens: ") {
 		t.Errorf("error %q does not name the operation", err)
@@ -275,6 +276,42 @@ func wantNoAPIError(t *testing.T, err error) {
 	if !strings.HasPrefix(err.Error(), "prefactor: list API tokens: ") {
 		t.Errorf("error %q does not name the operation", err)
 	}
+}
+
+// wantFailure fails the test unless err is a list failure other than an
+// HTTP status (see wantNoAPIError) that matches target.
+func wantFailure(t *testing.T, err, target error) {
+	t.Helper()
+	wantNoAPIError(t, err)
+	if !errors.Is(err, target) {
+		t.Errorf("error %v; want one matching %v", err, target)
+	}
+}
+
+// wantInvalidArgument fails the test unless err matches ErrInvalidArgument.
+func wantInvalidArgument(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("error %v; want one matching ErrInvalidArgument", err)
+	}
+}
+
+// wantTransportError fails the test unless errors.As finds both the
+// *url.Error and the *net.OpError in err, and nothing in err shows tok.
+func wantTransportError(t *testing.T, err error, tok string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	var urlErr *url.Error
+	if !errors.As(err, &urlErr) {
+		t.Errorf("errors.As(%v, **url.Error) = false", err)
+	}
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) {
+		t.Errorf("errors.As(%v, **net.OpError) = false; want the transport's *net.OpError", err)
+	}
+	noTokenIn(t, "transport error", err, tok)
 }
 
 func wantPage(t *testing.T, got any, err error, ids ...string) {
@@ -309,6 +346,19 @@ func wantAll(t *testing.T, got any, wantErr error, ids ...string) {
 	}
 }
 
+// wantOneError fails the test unless got, a yielded, holds no token and
+// exactly one error, matching target.
+func wantOneError(t *testing.T, got any, target error) {
+	t.Helper()
+	y := got.(yielded)
+	if len(y.ids) != 0 {
+		t.Errorf("yielded %d tokens; want none", len(y.ids))
+	}
+	if len(y.errs) != 1 || !errors.Is(y.errs[0], target) {
+		t.Errorf("yielded errors %v; want exactly one matching %v", y.errs, target)
+	}
+}
+
 // faultRow is one fault: how the server misbehaves, how the client is
 // configured and called, and what must come out.
 type faultRow struct {
@@ -330,7 +380,7 @@ type faultRow struct {
 	// maxAttempts, when set, replaces attempts: the server must see 1 to
 	// maxAttempts requests.
 	maxAttempts int
-	// token is the client's bearer token; "" means faultToken.
+	// token is the client's bearer token; "" means testToken.
 	token string
 	// maxAlloc, when set, bounds the bytes the call allocates
 	// (runtime.MemStats.TotalAlloc, the server's share included).
@@ -339,9 +389,6 @@ type faultRow struct {
 	minElapsed, maxElapsed time.Duration
 	check                  func(t *testing.T, got any, err error)
 }
-
-// faultToken is the matrix clients' bearer token, unless a row sets one.
-const faultToken = "pf_test_token"
 
 var (
 	pastDate   = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)
@@ -362,7 +409,7 @@ func faultRows() []faultRow {
 	badKey := "ab\xffcd" // not UTF-8
 	hugeID := strings.Repeat("a", 1<<20)
 
-	return []faultRow{
+	rows := []faultRow{
 		{
 			name: "429 with Retry-After seconds, then success",
 			serve: func(_ *faultEnv, n int, w http.ResponseWriter, _ *http.Request) {
@@ -1061,43 +1108,17 @@ func faultRows() []faultRow {
 			},
 		},
 		{
-			// Failure class 7.
-			name:  "Create with an idempotency key that is not UTF-8",
-			serve: answerAny,
-			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
-				return c.APITokens.Create(ctx, &CreateAPITokenRequest{TokenScope: TokenScopeAccount}, WithIdempotencyKey(badKey))
-			},
-			attempts:   0,
-			maxElapsed: fast,
-			check: func(t *testing.T, _ any, err error) {
-				wantInvalidArgument(t, err)
-			},
-		},
-		{
-			// Failure class 7.
-			name:  "Delete with an idempotency key that is not UTF-8",
-			serve: answerAny,
-			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
-				return nil, c.APITokens.Delete(ctx, "tok_1", WithIdempotencyKey(badKey))
-			},
-			attempts:   0,
-			maxElapsed: fast,
-			check: func(t *testing.T, _ any, err error) {
-				wantInvalidArgument(t, err)
-			},
-		},
-		{
 			// Failure class 8: errors.As finds the *net.OpError whether or
 			// not the URL holds the token.
 			name: "connection reset, Get whose ID holds the token",
 			raw:  func(_ *faultEnv, conn net.Conn) { reset(conn) },
 			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
-				return c.APITokens.Get(ctx, "id-"+faultToken)
+				return c.APITokens.Get(ctx, "id-"+testToken)
 			},
 			attempts:   3,
 			maxElapsed: fast,
 			check: func(t *testing.T, _ any, err error) {
-				wantTransportError(t, err, faultToken)
+				wantTransportError(t, err, testToken)
 			},
 		},
 		{
@@ -1162,6 +1183,22 @@ func faultRows() []faultRow {
 			},
 		},
 	}
+	// Failure class 7, for every call through WithIdempotencyKey.
+	for _, tc := range everyCall {
+		rows = append(rows, faultRow{
+			name:  tc.Name + " with WithIdempotencyKey not UTF-8",
+			serve: answerAny,
+			call: func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
+				return tc.Call(ctx, c, "tok_1", WithIdempotencyKey(badKey))
+			},
+			attempts:   0,
+			maxElapsed: fast,
+			check: func(t *testing.T, _ any, err error) {
+				wantInvalidArgument(t, err)
+			},
+		})
+	}
+	return rows
 }
 
 func TestFaultMatrix(t *testing.T) {
@@ -1172,44 +1209,22 @@ func TestFaultMatrix(t *testing.T) {
 				t:       t,
 				release: make(chan struct{}),
 				headers: make(chan struct{}, 16),
-				logs:    &logSink{},
 			}
-			e.logs.onRecord = func(r slog.Record) {
+			logs := &logSink{onRecord: func(r slog.Record) {
 				if retryDecided(r) {
 					e.fire(&e.onRetry)
 				}
-			}
-			var baseURL string
-			var stopRaw func()
+			}}
+			var srv *testServer
 			if row.raw != nil {
-				var addr string
-				addr, stopRaw = serveRaw(t, func(conn net.Conn) {
-					e.hits.Add(1)
-					row.raw(e, conn)
-				})
-				baseURL = "http://" + addr
+				srv = newRawServer(t, func(conn net.Conn) { row.raw(e, conn) })
 			} else {
-				e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					n := int(e.hits.Add(1))
-					row.serve(e, n, w, r)
-				}))
-				e.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-					switch s {
-					case http.StateNew:
-						e.open.Add(1)
-					case http.StateClosed, http.StateHijacked:
-						e.open.Add(-1)
-					}
-				}
-				e.srv.Start()
-				baseURL = e.srv.URL
+				srv = newTestServer(t, func(w http.ResponseWriter, r *http.Request, n int) { row.serve(e, n, w, r) })
 			}
 
 			opts := []Option{
-				WithBaseURL(baseURL),
-				WithLogger(e.logs.logger()),
+				WithLogger(logs.logger()),
 				WithMaxRetries(2),
-				WithRetryWait(time.Millisecond, 2*time.Millisecond),
 				WithTimeout(10 * time.Second), // a safety net: no row may hang the suite
 			}
 			var ownTransport *http.Transport
@@ -1219,12 +1234,9 @@ func TestFaultMatrix(t *testing.T) {
 			}
 			token := row.token
 			if token == "" {
-				token = faultToken
+				token = testToken
 			}
-			c, err := NewClient(token, append(opts, row.opts...)...)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := srv.clientWithToken(t, token, append(opts, row.opts...)...)
 			call := row.call
 			if call == nil {
 				call = func(ctx context.Context, _ *faultEnv, c *Client) (any, error) {
@@ -1242,21 +1254,19 @@ func TestFaultMatrix(t *testing.T) {
 			if row.maxAlloc > 0 {
 				runtime.ReadMemStats(&memAfter)
 			}
-			attempts := int(e.hits.Load())
+			attempts := srv.count()
 
 			close(e.release)
-			closeIdleConns(c)
+			c.CloseIdleConnections()
 			if ownTransport != nil {
 				ownTransport.CloseIdleConnections()
 			}
-			if stopRaw != nil {
-				stopRaw()
-			} else {
+			if srv.conns != nil {
 				// With its idle connections closed, the client holds none
 				// open: a response body it forgot to close would keep one.
-				waitConnsClosed(t, &e.open)
-				e.srv.Close()
+				srv.conns.waitClosed(t, 5*time.Second)
 			}
+			srv.stop()
 
 			alloc := memAfter.TotalAlloc - memBefore.TotalAlloc
 			t.Logf("attempts=%d elapsed=%s alloc=%.2fMiB err=%.500v", attempts, elapsed.Round(time.Millisecond), float64(alloc)/(1<<20), err)
@@ -1264,7 +1274,7 @@ func TestFaultMatrix(t *testing.T) {
 			case row.maxAttempts > 0 && (attempts < 1 || attempts > row.maxAttempts):
 				t.Errorf("server saw %d requests; want 1..%d", attempts, row.maxAttempts)
 			case row.maxAttempts == 0 && attempts != row.attempts:
-				t.Errorf("server saw %d requests; want %d\nclient log:\n%.4000s", attempts, row.attempts, e.logs)
+				t.Errorf("server saw %d requests; want %d\nclient log:\n%.4000s", attempts, row.attempts, logs)
 			}
 			if row.maxAlloc > 0 && alloc > row.maxAlloc {
 				t.Errorf("the call allocated %.1f MiB; want at most %d MiB", float64(alloc)/(1<<20), row.maxAlloc>>20)
