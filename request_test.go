@@ -12,7 +12,7 @@ import (
 
 // TestEveryRequestPathAndHeaders: every attempt of every call, its retry
 // after a 503 included, goes to the call's method and path below the base
-// URL's path prefix, with no query, and carries the bearer token,
+// URL's path prefix, with no query but All's defaults, and carries the bearer token,
 // X-Prefactor-SDK and the User-Agent, with the product WithUserAgent
 // appends; the *APIError of a failed call names that method and path.
 func TestEveryRequestPathAndHeaders(t *testing.T) {
@@ -45,10 +45,14 @@ func TestEveryRequestPathAndHeaders(t *testing.T) {
 				if rec.count() != 2 {
 					t.Fatalf("server saw %d requests, want 2", rec.count())
 				}
+				query := ""
+				if tc.Name == "All" { // All's defaults: ID order, pages of 100
+					query = "pagination%5Bpage_size%5D=100&sorting=id"
+				}
 				for i := range 2 {
 					r := rec.get(i)
-					if p, _, _ := strings.Cut(r.RequestURI, "?"); r.Method != tc.Method || p != path || r.URL.RawQuery != "" {
-						t.Errorf("attempt %d: %s %s, want %s %s with no query", i+1, r.Method, r.RequestURI, tc.Method, path)
+					if p, _, _ := strings.Cut(r.RequestURI, "?"); r.Method != tc.Method || p != path || r.URL.RawQuery != query {
+						t.Errorf("attempt %d: %s %s, want %s %s with query %q", i+1, r.Method, r.RequestURI, tc.Method, path, query)
 					}
 					if got := r.Header.Get("Authorization"); got != "Bearer "+testToken {
 						t.Errorf("attempt %d: Authorization = %q, want the bearer token", i+1, got)
