@@ -2,36 +2,40 @@ package prefactor
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"reflect"
-	"strings"
+	"math/bits"
+	"strconv"
 	"sync"
 	"time"
 )
 
 // This file holds the fast path for decoding list bodies. encoding/json
 // spends most of a page's time in reflection and allocates every string,
-// pointer and slice growth on its own; a page of 100 tokens is about 900
-// allocations. The fast path reads the common shape of a body in one pass
-// and allocates per page, not per token: one []APIToken for all tokens, one
-// string holding all their distinct text, one []string and one []time.Time
-// behind the pointer fields. Enum-like values ("api_token", "active", …)
-// are the package's constants and cost nothing.
+// pointer and slice growth on its own: about 900 allocations for a page of
+// 100 tokens. The fast path reads the common shape of a body in one pass,
+// sets each field in a plain switch, and allocates per page, not per
+// token: the page's []APIToken, one string holding the page's distinct
+// text, one []string and one []time.Time behind the pointer fields.
+// Values the API sends on every token ("api_token", "active", …) are
+// shared constants and cost nothing.
 //
 // It handles a strict subset of JSON: strings of printable ASCII without
-// escapes, integers, null, and values it skips without keeping. On anything
-// else — an escape, a float where an int belongs, a key that matches a field
-// only case-insensitively, a duplicate key, a field type it does not know —
-// it gives up without touching its output, and decodeSuccess (request.go)
-// decodes the body with encoding/json instead. Results and error messages are therefore
-// always those of encoding/json; decode_test.go checks the two agree.
+// escapes, integers, null where a pointer takes it, and values it skips
+// without keeping. On anything else (an escape, a float where an int
+// belongs, a key that matches a field only case-insensitively, a repeated
+// key, available_actions) it gives up without touching its output, and
+// decodeSuccess (request.go) decodes the body with encoding/json instead.
+// Results and error messages are therefore always those of encoding/json;
+// decode_test.go and the FuzzDecodeList targets check that the two agree.
 //
-// The fields it fills are read from the struct tags of APIToken, Pagination
-// and Sorting when the package loads, so a field added to those types is
-// decoded here too (or, for a type the fast path does not know, sends every
-// body that has the field to encoding/json). APIToken.AvailableActions is
-// such a field on purpose: list summaries never carry available_actions.
+// Two habits of the API make it fast. Its JSON is compact and every token
+// has its keys in the same order, so the decoder first tries, for each
+// key, the literal `"key":` that the previous token had at that place.
+// And its timestamps have one layout, UTC with a "Z", which parseUTC reads
+// directly; any other timestamp goes to time.Time.UnmarshalJSON, the
+// parser encoding/json calls.
 
 // maxPageItems bounds the items of one page. The API sends at most 100; a
 // page of a million empty objects would otherwise cost hundreds of bytes of
@@ -57,7 +61,7 @@ func (l *tokenList) UnmarshalJSON(b []byte) error {
 	if t, err := dec.Token(); err != nil {
 		return err
 	} else if t != json.Delim('[') {
-		return &json.UnmarshalTypeError{Value: "non-array", Type: reflect.TypeFor[tokenList]()}
+		return notAnArray(b)
 	}
 	items := make(tokenList, 0, min(maxPageItems, 128))
 	for dec.More() {
@@ -74,6 +78,19 @@ func (l *tokenList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// notAnArray is the error for a summaries value that is not an array.
+// encoding/json finds it, decoding into a plain slice, so that the error
+// names the Go type as its own errors do; the value is called "non-array",
+// as this error always has.
+func notAnArray(b []byte) error {
+	var plain []*APIToken
+	err := json.Unmarshal(b, &plain)
+	if te, ok := err.(*json.UnmarshalTypeError); ok {
+		return &json.UnmarshalTypeError{Value: "non-array", Type: te.Type}
+	}
+	return err
+}
+
 // fastDecoder is an envelope that can decode a whole 2xx body itself.
 // decodeFast reports false, leaving the receiver untouched, when the body is
 // outside the subset it handles; it returns an error, also leaving the
@@ -84,139 +101,521 @@ type fastDecoder interface {
 	decodeFast(body []byte) (bool, error)
 }
 
-// fieldKind is how the fast path fills one struct field.
-type fieldKind uint8
+// decodeFast fills r from body; see fastDecoder.
+func (r *listAPITokensResponse) decodeFast(body []byte) (bool, error) {
+	if len(body) > maxSuccessBody {
+		return false, nil // request.go never asks; spans below are int32
+	}
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.scanner = scanner{b: body}
+	var out listAPITokensResponse
+	if !d.envelope(&out) {
+		if d.tooMany {
+			return false, errTooManyItems
+		}
+		return false, nil
+	}
+	*r = out
+	return true, nil
+}
+
+// decoder holds the scratch space of one page's decoding. It is pooled, so
+// that once warm only the page's own results are allocated, and it keeps
+// what it learned about the server's habits from one page to the next.
+type decoder struct {
+	scanner
+	slab    []APIToken // the page's tokens: the results themselves
+	pending []pending  // per token, what it gets once every token is read
+	text    []byte     // the page's distinct string values, back to back
+	last    [nTokenKeys]span
+	nStrs   int  // non-null *string fields: the page's []string
+	nTimes  int  // non-null *time.Time fields: the page's []time.Time
+	tooMany bool // the page holds more than maxPageItems items
+
+	order [16]uint8 // the previous token's keys, in order (tokenKeys numbers)
+	hint  int       // the previous page's tokens: the next slab's capacity
+}
+
+// pending is what a token's string and pointer fields wait for: the page's
+// text and shared slices, which can be made only once every token is read.
+type pending struct {
+	spans    [nTokenKeys]span // string and *string fields, by key number
+	lastUsed time.Time        // LastUsedAt's value, when hasLastUsed
+	hasLast  bool
+}
+
+// span locates a string value: in the page's text, among the known values,
+// or nowhere (the key was absent or null).
+type span struct {
+	from     uint8 // unset, inText or inKnown
+	off, end int32 // for inKnown, off is the index in known
+}
 
 const (
-	kindUnsupported fieldKind = iota // the body goes to encoding/json
-	kindString                       // any string type
-	kindStringPtr                    // *string
-	kindTime                         // time.Time
-	kindTimePtr                      // *time.Time
-	kindInt                          // int
-	kindIntPtr                       // *int
+	unset = iota
+	inText
+	inKnown
 )
 
-type structField struct {
-	name  string // JSON key
-	index int    // field index in the struct
-	kind  fieldKind
-}
-
-// structFields lists the JSON fields of a struct type the way encoding/json
-// names them. ok is false when the type has a shape the fast path does not
-// model (embedded fields, the ",string" option); it then never decodes that
-// type.
-func structFields(t reflect.Type) (fields []structField, ok bool) {
-	var (
-		stringPtr = reflect.TypeFor[*string]()
-		timeType  = reflect.TypeFor[time.Time]()
-		timePtr   = reflect.TypeFor[*time.Time]()
-		intPtr    = reflect.TypeFor[*int]()
-	)
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Anonymous {
-			return nil, false
-		}
-		if !f.IsExported() {
-			continue
-		}
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" && opts == "" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		for _, opt := range strings.Split(opts, ",") {
-			if opt != "" && opt != "omitempty" && opt != "omitzero" {
-				return nil, false // ",string" changes decoding
-			}
-		}
-		sf := structField{name: name, index: i}
-		switch {
-		case f.Type == stringPtr:
-			sf.kind = kindStringPtr
-		case f.Type == timeType:
-			sf.kind = kindTime
-		case f.Type == timePtr:
-			sf.kind = kindTimePtr
-		case f.Type == intPtr:
-			sf.kind = kindIntPtr
-		case f.Type.Kind() == reflect.String:
-			sf.kind = kindString
-		case f.Type.Kind() == reflect.Int:
-			sf.kind = kindInt
-		}
-		fields = append(fields, sf)
+func (s span) in(text string) string {
+	switch s.from {
+	case inText:
+		return text[s.off:s.end]
+	case inKnown:
+		return known[s.off]
 	}
-	return fields, len(fields) <= 64 // seen-sets are 64-bit masks
+	return ""
 }
 
-// fieldTable is the decoded form of one struct type.
-type fieldTable struct {
-	fields []structField
-	ok     bool
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// maxPooledText keeps a page with unusually large values from pinning its
+// scratch space in the pool.
+const maxPooledText = 1 << 20
+
+func (d *decoder) release() {
+	if cap(d.text) > maxPooledText {
+		return
+	}
+	*d = decoder{text: d.text[:0], pending: d.pending[:0], order: d.order, hint: d.hint}
+	decoders.Put(d)
 }
 
-func newFieldTable(t reflect.Type) *fieldTable {
-	fields, ok := structFields(t)
-	return &fieldTable{fields: fields, ok: ok}
+// known are the values the API sends on every token and page. A field
+// holding one of them shares the constant instead of the page's text.
+var known = [...]string{
+	"success", "api_token",
+	string(TokenStatusActive), string(TokenStatusSuspended), string(TokenStatusRevoked),
+	string(TokenScopeAccount), string(TokenScopeEnvironment), string(TokenScopeAgentDeployment),
+	string(SortAsc), string(SortDesc), string(SortByID), string(SortByStatus),
 }
 
-// lookup finds key among the fields. It reports -1 and false for a key
-// that matches no field even case-insensitively (skip it), and -1 and true
-// for one that matches only case-insensitively, as encoding/json would
-// accept (give up).
-func (t *fieldTable) lookup(key []byte) (i int, giveUp bool) {
-	for i, f := range t.fields {
-		if string(key) == f.name {
-			return i, false
+func knownIndex(v []byte) (int, bool) {
+	for i, k := range known {
+		if string(v) == k {
+			return i, true
 		}
 	}
-	for _, f := range t.fields {
-		if bytes.EqualFold(key, []byte(f.name)) {
-			return -1, true
+	return 0, false
+}
+
+// keySet numbers the keys of one kind of object from 1; 0 stands for any
+// key the object does not have, whose value is skipped.
+type keySet struct {
+	names    []string
+	literals []string // `"name":`, to match a key and its colon at once
+}
+
+func newKeySet(names []string) *keySet {
+	ks := &keySet{names: names, literals: make([]string, len(names))}
+	for i, n := range names {
+		ks.literals[i] = `"` + n + `":`
+	}
+	return ks
+}
+
+// lookup numbers key: 0 when it matches no name, -1 when it matches one only
+// case-insensitively, which encoding/json would accept (give up).
+func (ks *keySet) lookup(key []byte) int {
+	for i := 1; i < len(ks.names); i++ {
+		if string(key) == ks.names[i] {
+			return i
 		}
 	}
-	return -1, false
+	for i := 1; i < len(ks.names); i++ {
+		if bytes.EqualFold(key, []byte(ks.names[i])) {
+			return -1
+		}
+	}
+	return 0
 }
+
+// The keys of the four kinds of object, as their keySets number them.
+const (
+	envStatus, envSummaries, envPagination, envSorting = 1, 2, 3, 4
+
+	pgItemCount, pgItemStart, pgItemEnd, pgPageCount, pgPageIndex, pgPageOffset, pgPageSize = 1, 2, 3, 4, 5, 6, 7
+	pgNextPageOffset, pgPreviousPageOffset                                                  = 8, 9
+
+	srtField, srtDirection = 1, 2
+)
+
+const (
+	tkID = 1 + iota
+	tkType
+	tkAccountID
+	tkCreatedBy
+	tkEnvironmentID
+	tkExpiresAt
+	tkInsertedAt
+	tkUpdatedAt
+	tkLastUsedAt
+	tkStatus
+	tkTokenScope
+	tkAgentID
+	tkAgentDeploymentID
+	tkAvailableActions
+	nTokenKeys
+)
 
 var (
-	tokenTable      = newFieldTable(reflect.TypeFor[APIToken]())
-	paginationTable = newFieldTable(reflect.TypeFor[Pagination]())
-	sortingTable    = newFieldTable(reflect.TypeFor[Sorting]())
+	envelopeKeys = newKeySet([]string{envStatus: "status", envSummaries: "summaries", envPagination: "pagination", envSorting: "sorting"})
+	tokenKeys    = newKeySet([]string{
+		tkID: "id", tkType: "type", tkAccountID: "account_id",
+		tkCreatedBy: "created_by_admin_user_id", tkEnvironmentID: "environment_id",
+		tkExpiresAt: "expires_at", tkInsertedAt: "inserted_at", tkUpdatedAt: "updated_at", tkLastUsedAt: "last_used_at",
+		tkStatus: "status", tkTokenScope: "token_scope",
+		tkAgentID: "agent_id", tkAgentDeploymentID: "agent_deployment_id",
+		tkAvailableActions: "available_actions",
+	})
+	paginationKeys = newKeySet([]string{
+		pgItemCount: "item_count", pgItemStart: "item_start", pgItemEnd: "item_end",
+		pgPageCount: "page_count", pgPageIndex: "page_index", pgPageOffset: "page_offset", pgPageSize: "page_size",
+		pgNextPageOffset: "next_page_offset", pgPreviousPageOffset: "previous_page_offset",
+	})
+	sortingKeys = newKeySet([]string{srtField: "field", srtDirection: "direction"})
 )
 
-// intern returns the package's copy of the enum-like values the API sends on
-// every token, so decoding them allocates nothing.
-func intern(b []byte) (string, bool) {
-	switch string(b) {
-	case "api_token":
-		return "api_token", true
-	case string(TokenStatusActive):
-		return string(TokenStatusActive), true
-	case string(TokenStatusSuspended):
-		return string(TokenStatusSuspended), true
-	case string(TokenStatusRevoked):
-		return string(TokenStatusRevoked), true
-	case string(TokenScopeAccount):
-		return string(TokenScopeAccount), true
-	case string(TokenScopeEnvironment):
-		return string(TokenScopeEnvironment), true
-	case string(TokenScopeAgentDeployment):
-		return string(TokenScopeAgentDeployment), true
-	case "success":
-		return "success", true
-	case string(SortAsc):
-		return string(SortAsc), true
-	case string(SortDesc):
-		return string(SortDesc), true
-	case string(SortByID):
-		return string(SortByID), true
+// object reads an object of the keys ks, calling member with the number of
+// each key it has once the key's colon is read; member reads the value.
+// order, unless nil, holds the key numbers of the previous object of the
+// same kind, in order: the key at each place is first tried as the literal
+// the previous object had there, and order learns this object's keys.
+func (d *decoder) object(ks *keySet, order []uint8, member func(k int) bool) bool {
+	if !d.consume('{') {
+		return false
 	}
-	return "", false
+	if d.consume('}') {
+		return true
+	}
+	var seen uint64
+	for n := 0; ; n++ {
+		k, ok := d.key(ks, order, n)
+		switch {
+		case !ok:
+			return false
+		case k == 0:
+			if !d.skip(1) {
+				return false
+			}
+		case seen&(1<<k) != 0:
+			return false // a repeated key: leave the merging rules to encoding/json
+		default:
+			seen |= 1 << k
+			if !member(k) {
+				return false
+			}
+		}
+		if !d.consume(',') {
+			return d.consume('}')
+		}
+	}
+}
+
+// key reads the n-th key of an object and its colon; see object.
+func (d *decoder) key(ks *keySet, order []uint8, n int) (int, bool) {
+	if n < len(order) && order[n] != 0 && d.literal(ks.literals[order[n]]) {
+		return int(order[n]), true
+	}
+	name, ok := d.str()
+	if !ok || !d.consume(':') {
+		return 0, false
+	}
+	k := ks.lookup(name)
+	if n < len(order) && k >= 0 {
+		order[n] = uint8(k)
+	}
+	return k, k >= 0
+}
+
+// envelope reads {"status":…,"summaries":[…],"pagination":…,"sorting":…}.
+func (d *decoder) envelope(out *listAPITokensResponse) bool {
+	return d.object(envelopeKeys, nil, func(k int) bool {
+		var ok bool
+		switch k {
+		case envStatus:
+			out.Status, ok = d.stringValue()
+		case envSummaries:
+			var items tokenList
+			items, ok = d.summaries()
+			out.Summaries = &items
+		case envPagination:
+			if d.literal("null") {
+				return true
+			}
+			out.Pagination = new(Pagination)
+			ok = d.pagination(out.Pagination)
+		case envSorting:
+			if d.literal("null") {
+				return true
+			}
+			out.Sorting = new(Sorting)
+			ok = d.sorting(out.Sorting)
+		}
+		return ok
+	})
+}
+
+func (d *decoder) pagination(p *Pagination) bool {
+	return d.object(paginationKeys, nil, func(k int) bool {
+		switch k {
+		case pgItemCount:
+			return d.intValue(&p.ItemCount)
+		case pgItemStart:
+			return d.intValue(&p.ItemStart)
+		case pgItemEnd:
+			return d.intValue(&p.ItemEnd)
+		case pgPageCount:
+			return d.intValue(&p.PageCount)
+		case pgPageIndex:
+			return d.intValue(&p.PageIndex)
+		case pgPageOffset:
+			return d.intValue(&p.PageOffset)
+		case pgPageSize:
+			return d.intValue(&p.PageSize)
+		case pgNextPageOffset:
+			return d.intPtr(&p.NextPageOffset)
+		case pgPreviousPageOffset:
+			return d.intPtr(&p.PreviousPageOffset)
+		}
+		return false
+	})
+}
+
+func (d *decoder) sorting(s *Sorting) bool {
+	return d.object(sortingKeys, nil, func(k int) bool {
+		v, ok := d.stringValue()
+		switch k {
+		case srtField:
+			s.Field = SortField(v)
+		case srtDirection:
+			s.Direction = SortDirection(v)
+		}
+		return ok
+	})
+}
+
+// tokenBytes is fewer bytes than a token of the API takes (about 400):
+// the page's first slab holds at most one token for each tokenBytes of the
+// body, so that it grows with the bytes received. A page of smaller tokens
+// grows the slab as it goes.
+const tokenBytes = 128
+
+// summaries reads the array of tokens into a new slab and returns the
+// items, which point into it.
+func (d *decoder) summaries() (tokenList, bool) {
+	if !d.consume('[') {
+		return nil, false
+	}
+	d.slab = make([]APIToken, 0, min(d.hint, len(d.b)/tokenBytes))
+	if !d.consume(']') {
+		for {
+			if len(d.slab) == maxPageItems {
+				d.tooMany = true
+				return nil, false
+			}
+			d.slab = append(d.slab, APIToken{})
+			d.pending = append(d.pending, pending{})
+			t, p := &d.slab[len(d.slab)-1], &d.pending[len(d.pending)-1]
+			if !d.object(tokenKeys, d.order[:], func(k int) bool { return d.tokenMember(k, t, p) }) {
+				return nil, false
+			}
+			if !d.consume(',') {
+				if !d.consume(']') {
+					return nil, false
+				}
+				break
+			}
+		}
+	}
+	d.hint = len(d.slab)
+	return d.finish(), true
+}
+
+// tokenMember reads the value of key k of token t. Times go into t at
+// once; strings and pointers wait in p for finish.
+func (d *decoder) tokenMember(k int, t *APIToken, p *pending) bool {
+	switch k {
+	case tkID, tkType, tkAccountID, tkStatus, tkTokenScope:
+		return d.keep(k, p)
+	case tkCreatedBy, tkEnvironmentID, tkAgentID, tkAgentDeploymentID:
+		if d.literal("null") {
+			return true
+		}
+		d.nStrs++
+		return d.keep(k, p)
+	case tkExpiresAt:
+		return d.timeValue(&t.ExpiresAt)
+	case tkInsertedAt:
+		return d.timeValue(&t.InsertedAt)
+	case tkUpdatedAt:
+		return d.timeValue(&t.UpdatedAt)
+	case tkLastUsedAt:
+		if d.literal("null") {
+			return true
+		}
+		d.nTimes++
+		p.hasLast = true
+		return d.timeValue(&p.lastUsed)
+	}
+	return false // available_actions: a type the fast path leaves to encoding/json
+}
+
+// keep reads the string value of key k into p: the previous token's value
+// of k again when equal (one account ID serves a whole page), a known value
+// by its index, any other as a new span of the page's text.
+func (d *decoder) keep(k int, p *pending) bool {
+	v, ok := d.str()
+	if !ok {
+		return false
+	}
+	last := d.last[k]
+	switch {
+	case last.from == inText && string(d.text[last.off:last.end]) == string(v):
+	case last.from == inKnown && known[last.off] == string(v):
+	default:
+		if i, ok := knownIndex(v); ok {
+			last = span{from: inKnown, off: int32(i)}
+		} else {
+			last = span{from: inText, off: int32(len(d.text)), end: int32(len(d.text) + len(v))}
+			d.text = append(d.text, v...)
+		}
+		d.last[k] = last
+	}
+	p.spans[k] = last
+	return true
+}
+
+// finish makes the page's shared allocations, gives every token its string
+// and pointer fields, and returns the items.
+func (d *decoder) finish() tokenList {
+	text := string(d.text)
+	strs := make([]string, 0, d.nStrs)
+	times := make([]time.Time, 0, d.nTimes)
+	strPtr := func(s span) *string {
+		if s.from == unset {
+			return nil
+		}
+		strs = append(strs, s.in(text))
+		return &strs[len(strs)-1]
+	}
+	items := make(tokenList, len(d.slab))
+	for i := range d.slab {
+		t, p := &d.slab[i], &d.pending[i]
+		t.ID = p.spans[tkID].in(text)
+		t.Type = p.spans[tkType].in(text)
+		t.AccountID = p.spans[tkAccountID].in(text)
+		t.Status = TokenStatus(p.spans[tkStatus].in(text))
+		t.TokenScope = TokenScope(p.spans[tkTokenScope].in(text))
+		t.CreatedByAdminUserID = strPtr(p.spans[tkCreatedBy])
+		t.EnvironmentID = strPtr(p.spans[tkEnvironmentID])
+		t.AgentID = strPtr(p.spans[tkAgentID])
+		t.AgentDeploymentID = strPtr(p.spans[tkAgentDeploymentID])
+		if p.hasLast {
+			times = append(times, p.lastUsed)
+			t.LastUsedAt = &times[len(times)-1]
+		}
+		items[i] = t
+	}
+	return items
+}
+
+// stringValue reads a string value; a known value costs nothing.
+func (d *decoder) stringValue() (string, bool) {
+	v, ok := d.str()
+	if !ok {
+		return "", false
+	}
+	if i, ok := knownIndex(v); ok {
+		return known[i], true
+	}
+	return string(v), true
+}
+
+func (d *decoder) intValue(dst *int) bool {
+	n, ok := d.integer()
+	*dst = n
+	return ok
+}
+
+func (d *decoder) intPtr(dst **int) bool {
+	if d.literal("null") {
+		return true
+	}
+	n, ok := d.integer()
+	*dst = &n
+	return ok
+}
+
+// timeValue reads a timestamp as time.Time.UnmarshalJSON does, which is what
+// encoding/json calls: the API's layout here, any other with that method.
+func (d *decoder) timeValue(dst *time.Time) bool {
+	v, ok := d.str()
+	if !ok {
+		return false
+	}
+	if t, ok := parseUTC(v); ok {
+		*dst = t
+		return true
+	}
+	quoted := d.b[d.i-len(v)-2 : d.i]
+	return dst.UnmarshalJSON(quoted) == nil
+}
+
+// parseUTC parses 2006-01-02T15:04:05Z, with an optional fraction of any
+// length after the seconds, with the checks and the result of
+// time.Time.UnmarshalJSON. It reports false for anything else, such as an
+// offset (whose Location depends on the local zone), leaving that to
+// UnmarshalJSON.
+func parseUTC(s []byte) (time.Time, bool) {
+	const layout = "2006-01-02T15:04:05Z"
+	if len(s) < len(layout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	year, month, day := decimal(s[0:4]), decimal(s[5:7]), decimal(s[8:10])
+	hour, minute, sec := decimal(s[11:13]), decimal(s[14:16]), decimal(s[17:19])
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > 31 ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if frac := s[len("2006-01-02T15:04:05") : len(s)-1]; len(frac) > 0 {
+		// As the standard parser: at most nine digits count, the rest are
+		// checked and dropped.
+		if len(frac) < 2 || frac[0] != '.' {
+			return time.Time{}, false
+		}
+		for i, c := range frac[1:] {
+			if c < '0' || c > '9' {
+				return time.Time{}, false
+			}
+			if i < 9 {
+				nsec = nsec*10 + int(c-'0')
+			}
+		}
+		for n := len(frac) - 1; n < 9; n++ {
+			nsec *= 10
+		}
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if day > 28 && t.Day() != day {
+		return time.Time{}, false // no such day in that month: Date moved it on
+	}
+	return t, true
+}
+
+// decimal returns the number b spells in decimal, or -1 if b holds a
+// non-digit.
+func decimal(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c -= '0'; c > 9 {
+			return -1
+		}
+		n = n*10 + int(c)
+	}
+	return n
 }
 
 // scanner reads JSON from a byte slice. Its methods report false on
@@ -231,13 +630,8 @@ type scanner struct {
 const maxSkipDepth = 64
 
 func (s *scanner) space() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
+	for s.i < len(s.b) && s.b[s.i] <= ' ' && (s.b[s.i] == ' ' || s.b[s.i] == '\n' || s.b[s.i] == '\t' || s.b[s.i] == '\r') {
+		s.i++
 	}
 }
 
@@ -259,10 +653,10 @@ func (s *scanner) consume(c byte) bool {
 	return false
 }
 
-// literal consumes lit ("null", "true", "false").
+// literal consumes lit ("null", `"id":` …) after white space.
 func (s *scanner) literal(lit string) bool {
 	s.space()
-	if bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
 		s.i += len(lit)
 		return true
 	}
@@ -270,66 +664,51 @@ func (s *scanner) literal(lit string) bool {
 }
 
 // str reads a string of printable ASCII without escapes and returns its
-// contents, which alias the input, and the quoted form.
-func (s *scanner) str() (contents, quoted []byte, ok bool) {
+// contents, which alias the input. It looks at eight bytes at a time.
+func (s *scanner) str() ([]byte, bool) {
 	if s.peek() != '"' {
-		return nil, nil, false
+		return nil, false
 	}
-	b, start := s.b, s.i
-	j := start + 1
-	for j < len(b) && plainByte[b[j]] {
+	b, j := s.b, s.i+1
+	for j+8 <= len(b) {
+		if m := specials(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			j += bits.TrailingZeros64(m) / 8
+			break
+		}
+		j += 8
+	}
+	for j < len(b) && b[j] >= 0x20 && b[j] < 0x80 && b[j] != '"' && b[j] != '\\' {
 		j++
 	}
 	if j < len(b) && b[j] == '"' {
+		v := b[s.i+1 : j]
 		s.i = j + 1
-		return b[start+1 : j], b[start : j+1], true
+		return v, true
 	}
-	return nil, nil, false
+	return nil, false
 }
 
-// plainByte marks the bytes str accepts inside a string: printable ASCII
-// but the quote and the backslash.
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
+// specials sets the top bit of the lowest byte of x that is not printable
+// ASCII or is the quote or the backslash, and is 0 when there is none.
+// Subtracting 1 from each byte sets the top bit of one that was 0, and
+// subtracting 0x20 that of one below 0x20; a borrow that reaches the
+// bytes above can mark them too, but never one below the first found.
+func specials(x uint64) uint64 {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	quote, backslash := x^(ones*'"'), x^(ones*'\\')
+	return ((x-ones*0x20)&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x) & tops
+}
 
-// int reads an integer without fraction or exponent that fits in an int.
-func (s *scanner) int() (int, bool) {
+// integer reads an integer that fits in an int. A fraction or an
+// exponent fails strconv.Atoi, as it fails encoding/json for an int.
+func (s *scanner) integer() (int, bool) {
 	s.space()
-	b, i := s.b, s.i
-	neg := i < len(b) && b[i] == '-'
-	if neg {
-		i++
-	}
-	if i >= len(b) || b[i] < '0' || b[i] > '9' {
+	start := s.i
+	if !s.skipNumber() {
 		return 0, false
 	}
-	const limit = int(^uint(0)>>1) / 10
-	n := 0
-	if b[i] == '0' {
-		i++
-	} else {
-		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			if n > limit {
-				return 0, false
-			}
-			n = n*10 + int(b[i]-'0')
-			if n < 0 {
-				return 0, false
-			}
-		}
-	}
-	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E' || (b[i] >= '0' && b[i] <= '9')) {
-		return 0, false
-	}
-	s.i = i
-	if neg {
-		n = -n
-	}
-	return n, true
+	n, err := strconv.Atoi(string(s.b[start:s.i]))
+	return n, err == nil
 }
 
 // skip reads and discards any JSON value, checking its syntax.
@@ -337,78 +716,49 @@ func (s *scanner) skip(depth int) bool {
 	if depth > maxSkipDepth {
 		return false
 	}
-	switch c := s.peek(); {
-	case c == '"':
+	switch c := s.peek(); c {
+	case '"':
 		return s.skipString()
-	case c == '{':
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	case '{', '[':
+		end := byte(']')
+		if c == '{' {
+			end = '}'
+		}
 		s.i++
-		if s.consume('}') {
+		if s.consume(end) {
 			return true
 		}
 		for {
-			if s.peek() != '"' || !s.skipString() || !s.consume(':') || !s.skip(depth+1) {
+			if c == '{' && !(s.peek() == '"' && s.skipString() && s.consume(':')) {
 				return false
 			}
-			if !s.consume(',') {
-				return s.consume('}')
-			}
-		}
-	case c == '[':
-		s.i++
-		if s.consume(']') {
-			return true
-		}
-		for {
 			if !s.skip(depth + 1) {
 				return false
 			}
 			if !s.consume(',') {
-				return s.consume(']')
+				return s.consume(end)
 			}
 		}
-	case c == 't':
-		return s.literal("true")
-	case c == 'f':
-		return s.literal("false")
-	case c == 'n':
-		return s.literal("null")
-	case c == '-' || (c >= '0' && c <= '9'):
-		return s.skipNumber()
 	}
-	return false
+	return s.skipNumber()
 }
 
-// skipString skips a string, escapes and any bytes but control characters
-// included, as encoding/json accepts them.
+// skipString skips a string without escapes. Any byte but a control
+// character may be in it, as encoding/json accepts.
 func (s *scanner) skipString() bool {
-	b := s.b
-	for j := s.i + 1; j < len(b); j++ {
-		switch c := b[j]; {
+	for j := s.i + 1; j < len(s.b); j++ {
+		switch c := s.b[j]; {
 		case c == '"':
 			s.i = j + 1
 			return true
-		case c < 0x20:
+		case c < 0x20 || c == '\\':
 			return false
-		case c == '\\':
-			j++
-			if j >= len(b) {
-				return false
-			}
-			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if j+4 >= len(b) {
-					return false
-				}
-				for _, h := range b[j+1 : j+5] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return false
-					}
-				}
-				j += 4
-			default:
-				return false
-			}
 		}
 	}
 	return false
@@ -417,25 +767,22 @@ func (s *scanner) skipString() bool {
 // skipNumber skips a number in JSON's grammar.
 func (s *scanner) skipNumber() bool {
 	b, i := s.b, s.i
-	digits := func() bool {
+	digits := func() int {
 		start := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
 			i++
 		}
-		return i > start
+		return i - start
 	}
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case !digits():
-		return false
+	if n := digits(); n == 0 || n > 1 && b[i-n] == '0' {
+		return false // no digits, or a leading zero
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
-		if !digits() {
+		if digits() == 0 {
 			return false
 		}
 	}
@@ -444,361 +791,10 @@ func (s *scanner) skipNumber() bool {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if !digits() {
+		if digits() == 0 {
 			return false
 		}
 	}
 	s.i = i
-	return true
-}
-
-// fixup is a string or pointer field of a decoded token that gets its value
-// once the page's shared allocations exist.
-type fixup struct {
-	token int32
-	field int32 // index into tokenTable.fields
-	off   int32 // into the text arena, or the index in the times slice
-	n     int32 // length in the arena; -1 for a *time.Time
-}
-
-// tokenDecoder holds the scratch space of one page's decoding; it is pooled
-// so that, once warm, only the page's own results are allocated.
-type tokenDecoder struct {
-	s      scanner
-	tokens []APIToken // decoded tokens before they move to the page's slab
-	text   []byte     // the distinct string values of the page, back to back
-	fixups []fixup
-	times  []time.Time // values behind *time.Time fields
-	nPtrs  int         // how many *string fields are set
-	last   []span      // per field, the last value placed in text
-	// tooMany is set when the page holds more than maxPageItems items.
-	tooMany bool
-}
-
-type span struct{ off, n int32 }
-
-var tokenDecoders = sync.Pool{New: func() any { return new(tokenDecoder) }}
-
-// maxPooledScratch keeps a page with unusually large values from pinning its
-// scratch space in the pool.
-const maxPooledScratch = 1 << 20
-
-func (d *tokenDecoder) release() {
-	clear(d.tokens)
-	clear(d.times)
-	d.tokens, d.text, d.fixups, d.times, d.nPtrs, d.tooMany = d.tokens[:0], d.text[:0], d.fixups[:0], d.times[:0], 0, false
-	d.s = scanner{}
-	if cap(d.text) > maxPooledScratch || cap(d.tokens) > 4096 {
-		return
-	}
-	tokenDecoders.Put(d)
-}
-
-// decodeFast fills r from body; see fastDecoder.
-func (r *listAPITokensResponse) decodeFast(body []byte) (bool, error) {
-	if !tokenTable.ok || !paginationTable.ok || !sortingTable.ok {
-		return false, nil
-	}
-	d := tokenDecoders.Get().(*tokenDecoder)
-	defer d.release()
-	d.s = scanner{b: body}
-	var out listAPITokensResponse
-	if !d.envelope(&out) {
-		if d.tooMany {
-			return false, errTooManyItems
-		}
-		return false, nil
-	}
-	*r = out
-	return true, nil
-}
-
-// envelope reads {"status":…,"summaries":[…],"pagination":…,"sorting":…}.
-func (d *tokenDecoder) envelope(out *listAPITokensResponse) bool {
-	s := &d.s
-	if !s.consume('{') {
-		return false
-	}
-	if s.consume('}') {
-		return true
-	}
-	var seen uint8
-	for {
-		key, _, ok := s.str()
-		if !ok || !s.consume(':') {
-			return false
-		}
-		field := envelopeField(key)
-		switch {
-		case field < 0:
-			return false // a case-insensitive match: encoding/json's call
-		case field > 0 && seen&(1<<field) != 0:
-			return false // a repeated key: leave the merging rules to encoding/json
-		}
-		seen |= 1 << field
-		switch field {
-		case envStatus:
-			v, _, ok := s.str()
-			if !ok {
-				return false
-			}
-			if out.Status, ok = intern(v); !ok {
-				out.Status = string(v)
-			}
-		case envSummaries:
-			items, ok := d.summaries()
-			if !ok {
-				return false
-			}
-			list := tokenList(items)
-			out.Summaries = &list
-		case envPagination:
-			if !s.literal("null") {
-				p := new(Pagination)
-				if !d.object(reflect.ValueOf(p).Elem(), paginationTable, -1) {
-					return false
-				}
-				out.Pagination = p
-			}
-		case envSorting:
-			if !s.literal("null") {
-				v := new(Sorting)
-				if !d.object(reflect.ValueOf(v).Elem(), sortingTable, -1) {
-					return false
-				}
-				out.Sorting = v
-			}
-		default:
-			if !s.skip(1) {
-				return false
-			}
-		}
-		if !s.consume(',') {
-			return s.consume('}')
-		}
-	}
-}
-
-// The keys of a list body, as envelopeField numbers them.
-const (
-	envOther = iota
-	envStatus
-	envSummaries
-	envPagination
-	envSorting
-)
-
-var envelopeKeys = [...]string{envStatus: "status", envSummaries: "summaries", envPagination: "pagination", envSorting: "sorting"}
-
-// envelopeField numbers a key of the list body: envOther for one to skip,
-// -1 for one that matches a known key only case-insensitively.
-func envelopeField(key []byte) int {
-	for i, k := range envelopeKeys {
-		if i != envOther && string(key) == k {
-			return i
-		}
-	}
-	for i, k := range envelopeKeys {
-		if i != envOther && bytes.EqualFold(key, []byte(k)) {
-			return -1
-		}
-	}
-	return envOther
-}
-
-// summaries reads the array of tokens and moves them to one slab.
-func (d *tokenDecoder) summaries() ([]*APIToken, bool) {
-	s := &d.s
-	if !s.consume('[') {
-		return nil, false
-	}
-	if len(d.last) != len(tokenTable.fields) {
-		d.last = make([]span, len(tokenTable.fields))
-	}
-	for i := range d.last {
-		d.last[i] = span{n: -1}
-	}
-	if !s.consume(']') {
-		for {
-			d.tokens = append(d.tokens, APIToken{})
-			if len(d.tokens) > maxPageItems {
-				d.tooMany = true
-				return nil, false
-			}
-			i := len(d.tokens) - 1
-			if !d.object(reflect.ValueOf(&d.tokens[i]).Elem(), tokenTable, i) {
-				return nil, false
-			}
-			if !s.consume(',') {
-				if !s.consume(']') {
-					return nil, false
-				}
-				break
-			}
-		}
-	}
-
-	// The page's allocations: tokens, text, pointer targets, item pointers.
-	slab := make([]APIToken, len(d.tokens))
-	copy(slab, d.tokens)
-	text := string(d.text)
-	var strs []string
-	if d.nPtrs > 0 {
-		strs = make([]string, 0, d.nPtrs)
-	}
-	var times []time.Time
-	if len(d.times) > 0 {
-		times = make([]time.Time, len(d.times))
-		copy(times, d.times)
-	}
-	for _, f := range d.fixups {
-		v := reflect.ValueOf(&slab[f.token]).Elem().Field(tokenTable.fields[f.field].index)
-		switch {
-		case f.n < 0:
-			v.Set(reflect.ValueOf(&times[f.off]))
-		case tokenTable.fields[f.field].kind == kindStringPtr:
-			strs = append(strs, text[f.off:f.off+f.n])
-			v.Set(reflect.ValueOf(&strs[len(strs)-1]))
-		default:
-			v.SetString(text[f.off : f.off+f.n])
-		}
-	}
-	items := make([]*APIToken, len(slab))
-	for i := range slab {
-		items[i] = &slab[i]
-	}
-	return items, true
-}
-
-// object reads a JSON object into v, a struct described by table. token is
-// the index of the token being decoded, whose string and pointer fields
-// wait for the page's shared allocations, or -1 for a struct filled at once.
-func (d *tokenDecoder) object(v reflect.Value, table *fieldTable, token int) bool {
-	s := &d.s
-	if !s.consume('{') {
-		return false
-	}
-	if s.consume('}') {
-		return true
-	}
-	var seen uint64
-	for {
-		key, _, ok := s.str()
-		if !ok || !s.consume(':') {
-			return false
-		}
-		i, giveUp := table.lookup(key)
-		switch {
-		case giveUp:
-			return false
-		case i < 0:
-			if !s.skip(1) {
-				return false
-			}
-		default:
-			if seen&(1<<i) != 0 {
-				return false
-			}
-			seen |= 1 << i
-			if !d.field(v, table, i, token) {
-				return false
-			}
-		}
-		if !s.consume(',') {
-			return s.consume('}')
-		}
-	}
-}
-
-// field reads the value of field i of v.
-func (d *tokenDecoder) field(v reflect.Value, table *fieldTable, i, token int) bool {
-	s := &d.s
-	f := table.fields[i]
-	fv := v.Field(f.index)
-	switch f.kind {
-	case kindString, kindStringPtr:
-		if f.kind == kindStringPtr && s.literal("null") {
-			return true
-		}
-		b, _, ok := s.str()
-		if !ok {
-			return false
-		}
-		if f.kind == kindString {
-			if c, ok := intern(b); ok {
-				fv.SetString(c)
-				return true
-			}
-		}
-		if token < 0 {
-			if f.kind == kindString {
-				fv.SetString(string(b))
-			} else {
-				fv.Set(reflect.ValueOf(newPtr(string(b))))
-			}
-			return true
-		}
-		return d.text1(token, i, b, f.kind == kindStringPtr)
-	case kindTime, kindTimePtr:
-		if f.kind == kindTimePtr && s.literal("null") {
-			return true
-		}
-		_, quoted, ok := s.str()
-		if !ok {
-			return false
-		}
-		if f.kind == kindTime {
-			// The same parser encoding/json calls, so results match exactly.
-			return fv.Addr().Interface().(*time.Time).UnmarshalJSON(quoted) == nil
-		}
-		d.times = append(d.times, time.Time{})
-		if d.times[len(d.times)-1].UnmarshalJSON(quoted) != nil {
-			return false
-		}
-		if token < 0 {
-			fv.Set(reflect.ValueOf(newPtr(d.times[len(d.times)-1])))
-			d.times = d.times[:len(d.times)-1]
-			return true
-		}
-		d.fixups = append(d.fixups, fixup{token: int32(token), field: int32(i), off: int32(len(d.times) - 1), n: -1})
-		return true
-	case kindInt, kindIntPtr:
-		if f.kind == kindIntPtr && s.literal("null") {
-			return true
-		}
-		n, ok := s.int()
-		if !ok {
-			return false
-		}
-		if f.kind == kindInt {
-			fv.SetInt(int64(n))
-		} else {
-			fv.Set(reflect.ValueOf(newPtr(n)))
-		}
-		return true
-	}
-	return false
-}
-
-// newPtr returns a pointer to a copy of v.
-func newPtr[T any](v T) *T { return &v }
-
-// text1 records a string value of a token: it reuses the previous token's
-// value of the same field when equal (one account ID serves a whole page),
-// or appends it to the page's text.
-func (d *tokenDecoder) text1(token, field int, b []byte, ptr bool) bool {
-	if len(d.text)+len(b) > maxSuccessBody {
-		return false
-	}
-	last := d.last[field]
-	if last.n != int32(len(b)) || !bytes.Equal(d.text[last.off:last.off+last.n], b) {
-		last = span{off: int32(len(d.text)), n: int32(len(b))}
-		d.text = append(d.text, b...)
-		d.last[field] = last
-	}
-	d.fixups = append(d.fixups, fixup{token: int32(token), field: int32(field), off: last.off, n: last.n})
-	if ptr {
-		d.nPtrs++
-	}
 	return true
 }

@@ -55,7 +55,7 @@ var fastPathCases = []struct {
 	{"empty list", `{"status":"success","summaries":[],"pagination":null,"sorting":null}`, true},
 	{"white space everywhere", " \n{ \"status\" : \"success\" ,\t\"summaries\" : [ { \"id\" : \"a\" } , {\"id\":\"b\"} ] }\r\n", true},
 	{"trailing data is ignored like encoding/json's Decoder", `{"status":"success","summaries":[]} trailing`, true},
-	{"unknown values of every kind", `{"x":[1,-2.5e+3,true,false,null,{"a":"\u00e9\n"}],"status":"success","summaries":[{"id":"a","y":{"z":[[]]}}]}`, true},
+	{"unknown values of every kind", `{"x":[1,-2.5e+3,0.5E-7,true,false,null,{"a":"é"}],"status":"success","summaries":[{"id":"a","y":{"z":[[]]}}]}`, true},
 	{"no summaries", `{"status":"success"}`, true},
 	{"empty object", `{}`, true},
 	{"unknown status kept", `{"status":"weird","summaries":[]}`, true},
@@ -64,6 +64,7 @@ var fastPathCases = []struct {
 	{"repeated value shares text", `{"status":"success","summaries":[{"account_id":"acc","id":"a"},{"account_id":"acc","id":"b"},{"account_id":"other","id":"c"}]}`, true},
 	{"agent fields", `{"status":"success","summaries":[{"id":"a","agent_id":"ag","agent_deployment_id":"dep"},{"id":"b","agent_id":null,"agent_deployment_id":null}]}`, true},
 
+	{"escape in a skipped value", `{"x":{"a":"\u00e9\n"},"status":"success","summaries":[]}`, false},
 	{"escaped string", `{"status":"success","summaries":[{"id":"a\"b"}]}`, false},
 	{"non-ASCII string", `{"status":"success","summaries":[{"id":"é"}]}`, false},
 	{"case-insensitive key", `{"status":"success","summaries":[{"ID":"a"}]}`, false},
