@@ -12,14 +12,13 @@ import (
 )
 
 // This file holds the fast path for decoding list bodies. encoding/json
-// spends most of a page's time in reflection and allocates every string,
+// finds every field by name at run time and allocates every string,
 // pointer and slice growth on its own: about 900 allocations for a page of
 // 100 tokens. The fast path reads the common shape of a body in one pass,
-// sets each field in a plain switch, and allocates per page, not per
-// token: the page's []APIToken, one string holding the page's distinct
-// text, one []string and one []time.Time behind the pointer fields.
-// Values the API sends on every token ("api_token", "active", …) are
-// shared constants and cost nothing.
+// sets each field in a switch, and allocates per page, not per token: the
+// page's []APIToken, one string holding the page's distinct text, one
+// []string and one []time.Time behind the pointer fields. Values the API
+// sends on every token ("api_token", "active", …) cost nothing.
 //
 // It handles a strict subset of JSON: strings of printable ASCII without
 // escapes, integers, null where a pointer takes it, and values it skips
@@ -30,12 +29,11 @@ import (
 // Results and error messages are therefore always those of encoding/json;
 // decode_test.go and the FuzzDecodeList targets check that the two agree.
 //
-// Two habits of the API make it fast. Its JSON is compact and every token
-// has its keys in the same order, so the decoder first tries, for each
-// key, the literal `"key":` that the previous token had at that place.
-// And its timestamps have one layout, UTC with a "Z", which parseUTC reads
-// directly; any other timestamp goes to time.Time.UnmarshalJSON, the
-// parser encoding/json calls.
+// Two habits of the API make it fast. Its JSON is compact with the keys of
+// every token in the same order, so for each key the decoder first tries
+// the `"key":` the previous token had at that place. And its timestamps
+// are UTC with a "Z", which parseUTC reads directly; any other goes to
+// time.Time.UnmarshalJSON, the parser encoding/json calls.
 
 // maxPageItems bounds the items of one page. The API sends at most 100; a
 // page of a million empty objects would otherwise cost hundreds of bytes of
@@ -61,7 +59,14 @@ func (l *tokenList) UnmarshalJSON(b []byte) error {
 	if t, err := dec.Token(); err != nil {
 		return err
 	} else if t != json.Delim('[') {
-		return notAnArray(b)
+		// encoding/json finds the mismatch for a plain slice, naming the Go
+		// type; the value is called "non-array", as it always has been.
+		var plain []*APIToken
+		err := json.Unmarshal(b, &plain)
+		if te, ok := err.(*json.UnmarshalTypeError); ok {
+			err = &json.UnmarshalTypeError{Value: "non-array", Type: te.Type}
+		}
+		return err
 	}
 	items := make(tokenList, 0, min(maxPageItems, 128))
 	for dec.More() {
@@ -78,19 +83,6 @@ func (l *tokenList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// notAnArray is the error for a summaries value that is not an array.
-// encoding/json finds it, decoding into a plain slice, so that the error
-// names the Go type as its own errors do; the value is called "non-array",
-// as this error always has.
-func notAnArray(b []byte) error {
-	var plain []*APIToken
-	err := json.Unmarshal(b, &plain)
-	if te, ok := err.(*json.UnmarshalTypeError); ok {
-		return &json.UnmarshalTypeError{Value: "non-array", Type: te.Type}
-	}
-	return err
-}
-
 // fastDecoder is an envelope that can decode a whole 2xx body itself.
 // decodeFast reports false, leaving the receiver untouched, when the body is
 // outside the subset it handles; it returns an error, also leaving the
@@ -104,7 +96,7 @@ type fastDecoder interface {
 // decodeFast fills r from body; see fastDecoder.
 func (r *listAPITokensResponse) decodeFast(body []byte) (bool, error) {
 	if len(body) > maxSuccessBody {
-		return false, nil // request.go never asks; spans below are int32
+		return false, nil // request.go never asks; the spans are int32
 	}
 	d := decoders.Get().(*decoder)
 	defer d.release()
@@ -125,15 +117,15 @@ func (r *listAPITokensResponse) decodeFast(body []byte) (bool, error) {
 // what it learned about the server's habits from one page to the next.
 type decoder struct {
 	scanner
-	slab    []APIToken // the page's tokens: the results themselves
-	pending []pending  // per token, what it gets once every token is read
-	text    []byte     // the page's distinct string values, back to back
-	last    [nTokenKeys]span
-	nStrs   int  // non-null *string fields: the page's []string
-	nTimes  int  // non-null *time.Time fields: the page's []time.Time
-	tooMany bool // the page holds more than maxPageItems items
+	slab    []APIToken       // the page's tokens: the results themselves
+	pending []pending        // per token, what finish gives it
+	text    []byte           // the page's distinct string values, back to back
+	last    [nTokenKeys]span // per key, the previous token's value
+	nStrs   int              // non-null *string fields: the page's []string
+	nTimes  int              // non-null *time.Time fields: the page's []time.Time
+	tooMany bool             // the page holds more than maxPageItems items
 
-	order [16]uint8 // the previous token's keys, in order (tokenKeys numbers)
+	order [16]uint8 // the previous token's keys, in order, as tokenKeys numbers them
 	hint  int       // the previous page's tokens: the next slab's capacity
 }
 
@@ -141,7 +133,7 @@ type decoder struct {
 // text and shared slices, which can be made only once every token is read.
 type pending struct {
 	spans    [nTokenKeys]span // string and *string fields, by key number
-	lastUsed time.Time        // LastUsedAt's value, when hasLastUsed
+	lastUsed time.Time        // LastUsedAt's value, when hasLast
 	hasLast  bool
 }
 
@@ -182,56 +174,22 @@ func (d *decoder) release() {
 	decoders.Put(d)
 }
 
-// known are the values the API sends on every token and page. A field
-// holding one of them shares the constant instead of the page's text.
-var known = [...]string{
-	"success", "api_token",
-	string(TokenStatusActive), string(TokenStatusSuspended), string(TokenStatusRevoked),
-	string(TokenScopeAccount), string(TokenScopeEnvironment), string(TokenScopeAgentDeployment),
-	string(SortAsc), string(SortDesc), string(SortByID), string(SortByStatus),
-}
-
-func knownIndex(v []byte) (int, bool) {
-	for i, k := range known {
-		if string(v) == k {
-			return i, true
-		}
-	}
-	return 0, false
-}
-
-// keySet numbers the keys of one kind of object from 1; 0 stands for any
-// key the object does not have, whose value is skipped.
-type keySet struct {
+// keys numbers the keys of one kind of object from 1; 0 stands for any key
+// the object does not have, whose value is skipped.
+type keys struct {
 	names    []string
 	literals []string // `"name":`, to match a key and its colon at once
 }
 
-func newKeySet(names []string) *keySet {
-	ks := &keySet{names: names, literals: make([]string, len(names))}
-	for i, n := range names {
-		ks.literals[i] = `"` + n + `":`
+func newKeys(names ...string) keys {
+	ks := keys{names: names}
+	for _, name := range names {
+		ks.literals = append(ks.literals, `"`+name+`":`)
 	}
 	return ks
 }
 
-// lookup numbers key: 0 when it matches no name, -1 when it matches one only
-// case-insensitively, which encoding/json would accept (give up).
-func (ks *keySet) lookup(key []byte) int {
-	for i := 1; i < len(ks.names); i++ {
-		if string(key) == ks.names[i] {
-			return i
-		}
-	}
-	for i := 1; i < len(ks.names); i++ {
-		if bytes.EqualFold(key, []byte(ks.names[i])) {
-			return -1
-		}
-	}
-	return 0
-}
-
-// The keys of the four kinds of object, as their keySets number them.
+// The key numbers of the four kinds of object.
 const (
 	envStatus, envSummaries, envPagination, envSorting = 1, 2, 3, 4
 
@@ -260,29 +218,45 @@ const (
 )
 
 var (
-	envelopeKeys = newKeySet([]string{envStatus: "status", envSummaries: "summaries", envPagination: "pagination", envSorting: "sorting"})
-	tokenKeys    = newKeySet([]string{
+	envelopeKeys = newKeys([]string{envStatus: "status", envSummaries: "summaries", envPagination: "pagination", envSorting: "sorting"}...)
+	tokenKeys    = newKeys([]string{
 		tkID: "id", tkType: "type", tkAccountID: "account_id",
 		tkCreatedBy: "created_by_admin_user_id", tkEnvironmentID: "environment_id",
 		tkExpiresAt: "expires_at", tkInsertedAt: "inserted_at", tkUpdatedAt: "updated_at", tkLastUsedAt: "last_used_at",
 		tkStatus: "status", tkTokenScope: "token_scope",
 		tkAgentID: "agent_id", tkAgentDeploymentID: "agent_deployment_id",
 		tkAvailableActions: "available_actions",
-	})
-	paginationKeys = newKeySet([]string{
+	}...)
+	paginationKeys = newKeys([]string{
 		pgItemCount: "item_count", pgItemStart: "item_start", pgItemEnd: "item_end",
 		pgPageCount: "page_count", pgPageIndex: "page_index", pgPageOffset: "page_offset", pgPageSize: "page_size",
 		pgNextPageOffset: "next_page_offset", pgPreviousPageOffset: "previous_page_offset",
-	})
-	sortingKeys = newKeySet([]string{srtField: "field", srtDirection: "direction"})
+	}...)
+	sortingKeys = newKeys([]string{srtField: "field", srtDirection: "direction"}...)
 )
 
-// object reads an object of the keys ks, calling member with the number of
-// each key it has once the key's colon is read; member reads the value.
+// lookup numbers key: 0 when it matches no name, -1 when it matches one only
+// case-insensitively, which encoding/json would accept (give up).
+func (ks keys) lookup(key []byte) int {
+	for k := 1; k < len(ks.names); k++ {
+		if string(key) == ks.names[k] {
+			return k
+		}
+	}
+	for k := 1; k < len(ks.names); k++ {
+		if bytes.EqualFold(key, []byte(ks.names[k])) {
+			return -1
+		}
+	}
+	return 0
+}
+
+// object reads an object with the keys ks, calling member with the number
+// of each key it has once the key's colon is read; member reads the value.
 // order, unless nil, holds the key numbers of the previous object of the
-// same kind, in order: the key at each place is first tried as the literal
+// same kind, in order: the key at each place is first tried as the key
 // the previous object had there, and order learns this object's keys.
-func (d *decoder) object(ks *keySet, order []uint8, member func(k int) bool) bool {
+func (d *decoder) object(ks keys, order []uint8, member func(k int) bool) bool {
 	if !d.consume('{') {
 		return false
 	}
@@ -314,7 +288,7 @@ func (d *decoder) object(ks *keySet, order []uint8, member func(k int) bool) boo
 }
 
 // key reads the n-th key of an object and its colon; see object.
-func (d *decoder) key(ks *keySet, order []uint8, n int) (int, bool) {
+func (d *decoder) key(ks keys, order []uint8, n int) (int, bool) {
 	if n < len(order) && order[n] != 0 && d.literal(ks.literals[order[n]]) {
 		return int(order[n]), true
 	}
@@ -358,28 +332,18 @@ func (d *decoder) envelope(out *listAPITokensResponse) bool {
 }
 
 func (d *decoder) pagination(p *Pagination) bool {
+	ints := [...]*int{pgItemCount: &p.ItemCount, pgItemStart: &p.ItemStart, pgItemEnd: &p.ItemEnd,
+		pgPageCount: &p.PageCount, pgPageIndex: &p.PageIndex, pgPageOffset: &p.PageOffset, pgPageSize: &p.PageSize}
 	return d.object(paginationKeys, nil, func(k int) bool {
 		switch k {
-		case pgItemCount:
-			return d.intValue(&p.ItemCount)
-		case pgItemStart:
-			return d.intValue(&p.ItemStart)
-		case pgItemEnd:
-			return d.intValue(&p.ItemEnd)
-		case pgPageCount:
-			return d.intValue(&p.PageCount)
-		case pgPageIndex:
-			return d.intValue(&p.PageIndex)
-		case pgPageOffset:
-			return d.intValue(&p.PageOffset)
-		case pgPageSize:
-			return d.intValue(&p.PageSize)
 		case pgNextPageOffset:
 			return d.intPtr(&p.NextPageOffset)
 		case pgPreviousPageOffset:
 			return d.intPtr(&p.PreviousPageOffset)
 		}
-		return false
+		n, ok := d.integer()
+		*ints[k] = n
+		return ok
 	})
 }
 
@@ -396,10 +360,8 @@ func (d *decoder) sorting(s *Sorting) bool {
 	})
 }
 
-// tokenBytes is fewer bytes than a token of the API takes (about 400):
-// the page's first slab holds at most one token for each tokenBytes of the
-// body, so that it grows with the bytes received. A page of smaller tokens
-// grows the slab as it goes.
+// tokenBytes is fewer bytes than a token of the API takes (about 400): a
+// slab starts with room for one token per tokenBytes of the body at most.
 const tokenBytes = 128
 
 // summaries reads the array of tokens into a new slab and returns the
@@ -521,6 +483,27 @@ func (d *decoder) finish() tokenList {
 	return items
 }
 
+// known are values the API sends on every token and page. A field holding
+// one of them shares the constant instead of the page's text.
+var known = [...]string{
+	"success", "api_token",
+	string(TokenStatusActive), string(TokenStatusSuspended), string(TokenStatusRevoked),
+	string(TokenScopeAccount), string(TokenScopeEnvironment), string(TokenScopeAgentDeployment),
+	string(SortAsc), string(SortDesc), string(SortByID), string(SortByStatus),
+}
+
+func knownIndex(v []byte) (int, bool) {
+	if len(v) > len("agent_deployment") {
+		return 0, false // longer than any: an ID
+	}
+	for i, k := range known {
+		if string(v) == k {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 // stringValue reads a string value; a known value costs nothing.
 func (d *decoder) stringValue() (string, bool) {
 	v, ok := d.str()
@@ -533,12 +516,6 @@ func (d *decoder) stringValue() (string, bool) {
 	return string(v), true
 }
 
-func (d *decoder) intValue(dst *int) bool {
-	n, ok := d.integer()
-	*dst = n
-	return ok
-}
-
 func (d *decoder) intPtr(dst **int) bool {
 	if d.literal("null") {
 		return true
@@ -548,61 +525,78 @@ func (d *decoder) intPtr(dst **int) bool {
 	return ok
 }
 
-// timeValue reads a timestamp as time.Time.UnmarshalJSON does, which is what
-// encoding/json calls: the API's layout here, any other with that method.
+// timeValue reads a timestamp as time.Time.UnmarshalJSON does, which is
+// what encoding/json calls: the API's layout with parseUTC, straight from
+// the body, any other with that method.
 func (d *decoder) timeValue(dst *time.Time) bool {
+	d.space()
+	if t, n := parseUTC(d.b[d.i:]); n > 0 {
+		*dst = t
+		d.i += n
+		return true
+	}
 	v, ok := d.str()
 	if !ok {
 		return false
 	}
-	if t, ok := parseUTC(v); ok {
-		*dst = t
-		return true
-	}
-	quoted := d.b[d.i-len(v)-2 : d.i]
-	return dst.UnmarshalJSON(quoted) == nil
+	return dst.UnmarshalJSON(d.b[d.i-len(v)-2:d.i]) == nil
 }
 
-// parseUTC parses 2006-01-02T15:04:05Z, with an optional fraction of any
-// length after the seconds, with the checks and the result of
-// time.Time.UnmarshalJSON. It reports false for anything else, such as an
-// offset (whose Location depends on the local zone), leaving that to
-// UnmarshalJSON.
-func parseUTC(s []byte) (time.Time, bool) {
-	const layout = "2006-01-02T15:04:05Z"
-	if len(s) < len(layout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
-		return time.Time{}, false
+// parseUTC parses the JSON string at the start of b if it holds
+// 2006-01-02T15:04:05Z, with a fraction of any length after the seconds or
+// none, with the checks and the result of time.Time.UnmarshalJSON. It
+// returns the time and the length of the string, quotes included, or 0 for
+// anything else, such as an offset, whose Location depends on the local
+// zone. The string needs no other check: every byte it takes is a digit or
+// a separator.
+func parseUTC(b []byte) (time.Time, int) {
+	const layout = `"2006-01-02T15:04:05`
+	if len(b) < len(layout)+2 || b[0] != '"' || b[5] != '-' || b[8] != '-' || b[11] != 'T' || b[14] != ':' || b[17] != ':' {
+		return time.Time{}, 0
 	}
-	year, month, day := decimal(s[0:4]), decimal(s[5:7]), decimal(s[8:10])
-	hour, minute, sec := decimal(s[11:13]), decimal(s[14:16]), decimal(s[17:19])
+	year, month, day := decimal(b[1:5]), decimal(b[6:8]), decimal(b[9:11])
+	hour, minute, sec := decimal(b[12:14]), decimal(b[15:17]), decimal(b[18:20])
 	if year < 0 || month < 1 || month > 12 || day < 1 || day > 31 ||
 		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
-		return time.Time{}, false
+		return time.Time{}, 0
 	}
-	nsec := 0
-	if frac := s[len("2006-01-02T15:04:05") : len(s)-1]; len(frac) > 0 {
-		// As the standard parser: at most nine digits count, the rest are
-		// checked and dropped.
-		if len(frac) < 2 || frac[0] != '.' {
-			return time.Time{}, false
-		}
-		for i, c := range frac[1:] {
-			if c < '0' || c > '9' {
-				return time.Time{}, false
+	nsec, n := 0, len(layout)
+	if b[n] == '.' {
+		// As the standard parser: nine digits count, the rest are dropped.
+		digits := 0
+		for n++; n < len(b) && '0' <= b[n] && b[n] <= '9'; n++ {
+			if digits < 9 {
+				nsec = nsec*10 + int(b[n]-'0')
 			}
-			if i < 9 {
-				nsec = nsec*10 + int(c-'0')
-			}
+			digits++
 		}
-		for n := len(frac) - 1; n < 9; n++ {
+		if digits == 0 {
+			return time.Time{}, 0
+		}
+		for ; digits < 9; digits++ {
 			nsec *= 10
 		}
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	if day > 28 && t.Day() != day {
-		return time.Time{}, false // no such day in that month: Date moved it on
+	if n+1 >= len(b) || b[n] != 'Z' || b[n+1] != '"' {
+		return time.Time{}, 0
 	}
-	return t, true
+	days := daysSince1970(year, month, day)
+	if day > 28 && daysSince1970(year, month+1, 1) <= days {
+		return time.Time{}, 0 // no such day in that month
+	}
+	secs := int64(days)*86400 + int64(hour*3600+minute*60+sec)
+	return time.Unix(secs, int64(nsec)).UTC(), n + 2 // the same value as time.Date
+}
+
+// daysSince1970 counts the days from 1970-01-01 to a date of the
+// proleptic Gregorian calendar. It counts years from March, so that a
+// leap day ends its year, and month 13 is the next January.
+func daysSince1970(year, month, day int) int {
+	if month < 3 {
+		year, month = year-1, month+12
+	}
+	year += 400 // keeps year 0's January positive; 400 years are 146097 days
+	return 365*year + year/4 - year/100 + year/400 + (153*(month-3)+2)/5 + day - 1 - 146097 - 719468
 }
 
 // decimal returns the number b spells in decimal, or -1 if b holds a
@@ -629,8 +623,10 @@ type scanner struct {
 // ones go to encoding/json, which has its own limit.
 const maxSkipDepth = 64
 
+var whitespace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
 func (s *scanner) space() {
-	for s.i < len(s.b) && s.b[s.i] <= ' ' && (s.b[s.i] == ' ' || s.b[s.i] == '\n' || s.b[s.i] == '\t' || s.b[s.i] == '\r') {
+	for s.i < len(s.b) && whitespace[s.b[s.i]] {
 		s.i++
 	}
 }
@@ -688,19 +684,19 @@ func (s *scanner) str() ([]byte, bool) {
 	return nil, false
 }
 
-// specials sets the top bit of the lowest byte of x that is not printable
-// ASCII or is the quote or the backslash, and is 0 when there is none.
-// Subtracting 1 from each byte sets the top bit of one that was 0, and
-// subtracting 0x20 that of one below 0x20; a borrow that reaches the
-// bytes above can mark them too, but never one below the first found.
+// specials sets the top bit of the first byte of x (in memory order) that is
+// not printable ASCII or is the quote or the backslash, and is 0 when there
+// is none. Subtracting 1 from each byte sets the top bit of one that was 0,
+// and subtracting 0x20 that of one below 0x20; a borrow that reaches the
+// bytes above can mark them too, but never one before the first found.
 func specials(x uint64) uint64 {
 	const ones, tops = 0x0101010101010101, 0x8080808080808080
 	quote, backslash := x^(ones*'"'), x^(ones*'\\')
 	return ((x-ones*0x20)&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x) & tops
 }
 
-// integer reads an integer that fits in an int. A fraction or an
-// exponent fails strconv.Atoi, as it fails encoding/json for an int.
+// integer reads an integer that fits in an int. A fraction or an exponent
+// fails strconv.Atoi, as it fails encoding/json for an int.
 func (s *scanner) integer() (int, bool) {
 	s.space()
 	start := s.i
@@ -726,10 +722,7 @@ func (s *scanner) skip(depth int) bool {
 	case 'n':
 		return s.literal("null")
 	case '{', '[':
-		end := byte(']')
-		if c == '{' {
-			end = '}'
-		}
+		end := c + 2 // '}' or ']'
 		s.i++
 		if s.consume(end) {
 			return true
