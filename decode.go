@@ -17,8 +17,7 @@ import (
 // 100 tokens. The fast path reads the common shape of a body in one pass,
 // sets each field in a switch, and allocates per page, not per token: the
 // page's []APIToken, one string holding the page's distinct text, one
-// []string and one []time.Time behind the pointer fields. Values the API
-// sends on every token ("api_token", "active", …) cost nothing.
+// []string and one []time.Time behind the pointer fields.
 //
 // It handles a strict subset of JSON: strings of printable ASCII without
 // escapes, integers, null where a pointer takes it, and values it skips
@@ -29,11 +28,9 @@ import (
 // Results and error messages are therefore always those of encoding/json;
 // decode_test.go and the FuzzDecodeList targets check that the two agree.
 //
-// Two habits of the API make it fast. Its JSON is compact with the keys of
-// every token in the same order, so for each key the decoder first tries
-// the `"key":` the previous token had at that place. And its timestamps
-// are UTC with a "Z", which parseUTC reads directly; any other goes to
-// time.Time.UnmarshalJSON, the parser encoding/json calls.
+// The API's habits make it fast: the keys of every token in one order
+// (compactToken), timestamps in UTC with a "Z" (parseUTC), and the same
+// few values on every token (known).
 
 // maxPageItems bounds the items of one page. The API sends at most 100; a
 // page of a million empty objects would otherwise cost hundreds of bytes of
@@ -144,11 +141,7 @@ type span struct {
 	off, end int32 // for inKnown, off is the index in known
 }
 
-const (
-	unset = iota
-	inText
-	inKnown
-)
+const unset, inText, inKnown = 0, 1, 2
 
 func (s span) in(text string) string {
 	switch s.from {
@@ -167,27 +160,15 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 const maxPooledText = 1 << 20
 
 func (d *decoder) release() {
-	if cap(d.text) > maxPooledText {
-		return
+	if cap(d.text) <= maxPooledText {
+		*d = decoder{text: d.text[:0], pending: d.pending[:0], order: d.order, hint: d.hint}
+		decoders.Put(d)
 	}
-	*d = decoder{text: d.text[:0], pending: d.pending[:0], order: d.order, hint: d.hint}
-	decoders.Put(d)
 }
 
 // keys numbers the keys of one kind of object from 1; 0 stands for any key
 // the object does not have, whose value is skipped.
-type keys struct {
-	names    []string
-	literals []string // `"name":`, to match a key and its colon at once
-}
-
-func newKeys(names ...string) keys {
-	ks := keys{names: names}
-	for _, name := range names {
-		ks.literals = append(ks.literals, `"`+name+`":`)
-	}
-	return ks
-}
+type keys []string
 
 // The key numbers of the four kinds of object.
 const (
@@ -218,33 +199,41 @@ const (
 )
 
 var (
-	envelopeKeys = newKeys([]string{envStatus: "status", envSummaries: "summaries", envPagination: "pagination", envSorting: "sorting"}...)
-	tokenKeys    = newKeys([]string{
+	envelopeKeys = keys{envStatus: "status", envSummaries: "summaries", envPagination: "pagination", envSorting: "sorting"}
+	tokenKeys    = keys{
 		tkID: "id", tkType: "type", tkAccountID: "account_id",
 		tkCreatedBy: "created_by_admin_user_id", tkEnvironmentID: "environment_id",
 		tkExpiresAt: "expires_at", tkInsertedAt: "inserted_at", tkUpdatedAt: "updated_at", tkLastUsedAt: "last_used_at",
 		tkStatus: "status", tkTokenScope: "token_scope",
 		tkAgentID: "agent_id", tkAgentDeploymentID: "agent_deployment_id",
 		tkAvailableActions: "available_actions",
-	}...)
-	paginationKeys = newKeys([]string{
+	}
+	paginationKeys = keys{
 		pgItemCount: "item_count", pgItemStart: "item_start", pgItemEnd: "item_end",
 		pgPageCount: "page_count", pgPageIndex: "page_index", pgPageOffset: "page_offset", pgPageSize: "page_size",
 		pgNextPageOffset: "next_page_offset", pgPreviousPageOffset: "previous_page_offset",
-	}...)
-	sortingKeys = newKeys([]string{srtField: "field", srtDirection: "direction"}...)
+	}
+	sortingKeys = keys{srtField: "field", srtDirection: "direction"}
+
+	// tokenLiterals are the keys of a token as compactToken matches them.
+	tokenLiterals = func() (l [nTokenKeys]string) {
+		for k, name := range tokenKeys {
+			l[k] = `"` + name + `":`
+		}
+		return l
+	}()
 )
 
 // lookup numbers key: 0 when it matches no name, -1 when it matches one only
 // case-insensitively, which encoding/json would accept (give up).
 func (ks keys) lookup(key []byte) int {
-	for k := 1; k < len(ks.names); k++ {
-		if string(key) == ks.names[k] {
+	for k := 1; k < len(ks); k++ {
+		if string(key) == ks[k] {
 			return k
 		}
 	}
-	for k := 1; k < len(ks.names); k++ {
-		if bytes.EqualFold(key, []byte(ks.names[k])) {
+	for k := 1; k < len(ks); k++ {
+		if bytes.EqualFold(key, []byte(ks[k])) {
 			return -1
 		}
 	}
@@ -253,9 +242,8 @@ func (ks keys) lookup(key []byte) int {
 
 // object reads an object with the keys ks, calling member with the number
 // of each key it has once the key's colon is read; member reads the value.
-// order, unless nil, holds the key numbers of the previous object of the
-// same kind, in order: the key at each place is first tried as the key
-// the previous object had there, and order learns this object's keys.
+// order, unless nil, learns the numbers of the object's keys, in order,
+// ending with 0; an unknown key or too many make order[0] 0.
 func (d *decoder) object(ks keys, order []uint8, member func(k int) bool) bool {
 	if !d.consume('{') {
 		return false
@@ -289,16 +277,20 @@ func (d *decoder) object(ks keys, order []uint8, member func(k int) bool) bool {
 
 // key reads the n-th key of an object and its colon; see object.
 func (d *decoder) key(ks keys, order []uint8, n int) (int, bool) {
-	if n < len(order) && order[n] != 0 && d.literal(ks.literals[order[n]]) {
-		return int(order[n]), true
-	}
 	name, ok := d.str()
 	if !ok || !d.consume(':') {
 		return 0, false
 	}
 	k := ks.lookup(name)
-	if n < len(order) && k >= 0 {
+	switch {
+	case order == nil || k < 0:
+	case k == 0 || n >= len(order):
+		order[0] = 0 // a key compactToken cannot match: leave such tokens to object
+	default:
 		order[n] = uint8(k)
+		if n+1 < len(order) {
+			order[n+1] = 0 // the end, unless another key follows
+		}
 	}
 	return k, k >= 0
 }
@@ -371,28 +363,44 @@ func (d *decoder) summaries() (tokenList, bool) {
 		return nil, false
 	}
 	d.slab = make([]APIToken, 0, min(d.hint, len(d.b)/tokenBytes))
-	if !d.consume(']') {
-		for {
-			if len(d.slab) == maxPageItems {
-				d.tooMany = true
-				return nil, false
-			}
-			d.slab = append(d.slab, APIToken{})
-			d.pending = append(d.pending, pending{})
-			t, p := &d.slab[len(d.slab)-1], &d.pending[len(d.pending)-1]
-			if !d.object(tokenKeys, d.order[:], func(k int) bool { return d.tokenMember(k, t, p) }) {
-				return nil, false
-			}
-			if !d.consume(',') {
-				if !d.consume(']') {
-					return nil, false
-				}
-				break
-			}
+	for n := 0; !d.consume(']'); n++ {
+		if n > 0 && !d.consume(',') {
+			return nil, false
+		}
+		if n == maxPageItems {
+			d.tooMany = true
+			return nil, false
+		}
+		d.slab = append(d.slab, APIToken{})
+		d.pending = append(d.pending, pending{})
+		t, p := &d.slab[n], &d.pending[n]
+		if !d.compactToken(t, p) && !d.object(tokenKeys, d.order[:], func(k int) bool { return d.tokenMember(k, t, p) }) {
+			return nil, false
 		}
 	}
 	d.hint = len(d.slab)
 	return d.finish(), true
+}
+
+// compactToken reads a token with the keys of the previous one in the same
+// order, each matched with its quotes and colon as one literal. At the
+// first difference it puts everything back and reports false, and object
+// reads the token instead (learning its order).
+func (d *decoder) compactToken(t *APIToken, p *pending) bool {
+	start, nStrs, nTimes := d.i, d.nStrs, d.nTimes
+	var seen uint64
+	sep := byte('{')
+	for _, k := range d.order {
+		if k == 0 || seen&(1<<k) != 0 || !d.consume(sep) || !d.literal(tokenLiterals[k]) || !d.tokenMember(int(k), t, p) {
+			break
+		}
+		if d.consume('}') {
+			return true
+		}
+		seen, sep = seen|1<<k, ','
+	}
+	*t, *p, d.i, d.nStrs, d.nTimes = APIToken{}, pending{}, start, nStrs, nTimes
+	return false
 }
 
 // tokenMember reads the value of key k of token t. Times go into t at
@@ -715,12 +723,8 @@ func (s *scanner) skip(depth int) bool {
 	switch c := s.peek(); c {
 	case '"':
 		return s.skipString()
-	case 't':
-		return s.literal("true")
-	case 'f':
-		return s.literal("false")
-	case 'n':
-		return s.literal("null")
+	case 't', 'f', 'n':
+		return s.literal("true") || s.literal("false") || s.literal("null")
 	case '{', '[':
 		end := c + 2 // '}' or ']'
 		s.i++
@@ -774,14 +778,12 @@ func (s *scanner) skipNumber() bool {
 		return false // no digits, or a leading zero
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		if digits() == 0 {
+		if i++; digits() == 0 {
 			return false
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
 		if digits() == 0 {

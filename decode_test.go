@@ -69,6 +69,13 @@ var fastPathCases = []struct {
 	{"key order changes from token to token", `{"summaries":[{"id":"a","status":"active","type":"api_token"},{"type":"api_token","id":"b"},{"status":"revoked","x":1,"id":"c","type":"api_token"},{}],"status":"success"}`, true},
 	{"white space in one token only", `{"summaries":[{"id":"a","status":"active"},{ "id" : "b" , "status" : "revoked" },{"id":"c","status":"active"}]}`, true},
 	{"a key that extends the previous token's", `{"summaries":[{"id":"a","status":"active"},{"idx":"b","statuses":"revoked","id":"b"}]}`, true},
+	{"a token that parts from the previous one after its pointers", `{"summaries":[` +
+		`{"id":"a","environment_id":"e","last_used_at":"2024-01-01T00:00:00Z","agent_id":null,"status":"active"},` +
+		`{"id":"b","environment_id":"f","last_used_at":"2024-01-02T00:00:00Z","agent_id":"g","x":1,"status":"revoked"},` +
+		`{"id":"c","environment_id":"f","last_used_at":"2024-01-03T00:00:00Z","agent_id":"g","status":"revoked"},` +
+		`{"id":"d","environment_id":null,"last_used_at":null,"agent_id":null,"status":"revoked"}]}`, true},
+	{"an unknown key in every token", `{"summaries":[{"id":"a","new":{"b":[1]},"status":"active"},{"id":"b","new":{"b":[2]},"status":"active"}]}`, true},
+	{"a token that ends early", `{"summaries":[{"id":"a","status":"active","type":"api_token"},{"id":"b"},{"id":"c","status":"active"}]}`, true},
 	{"more keys than the decoder learns", `{"summaries":[{` + strings.Repeat(`"x":0,`, 20) + `"id":"a"},{` + strings.Repeat(`"x":0,`, 20) + `"id":"b"}]}`, true},
 
 	{"escape in a skipped value", `{"x":{"a":"\u00e9\n"},"status":"success","summaries":[]}`, false},
@@ -82,6 +89,7 @@ var fastPathCases = []struct {
 	{"case-insensitive pagination key", `{"summaries":[],"pagination":{"Page_Size":10}}`, false},
 	{"repeated key", `{"status":"success","summaries":[{"id":"a","id":"b"}]}`, false},
 	{"repeated key after the order is learned", `{"status":"success","summaries":[{"id":"a","type":"api_token"},{"id":"b","id":"c"}]}`, false},
+	{"repeated pointer key, null last", `{"status":"success","summaries":[{"id":"a","environment_id":"e"},{"id":"b","environment_id":"e","environment_id":null}]}`, false},
 	{"repeated summaries", `{"status":"success","summaries":[{"id":"a"}],"summaries":[]}`, false},
 	{"repeated pagination key", `{"summaries":[],"pagination":{"page_size":10,"page_size":20}}`, false},
 	{"null token", `{"status":"success","summaries":[null]}`, false},
@@ -251,17 +259,17 @@ func TestDecodeKeysMatchStructTags(t *testing.T) {
 			name, _, _ := strings.Cut(tc.typ.Field(i).Tag.Get("json"), ",")
 			tags = append(tags, name)
 		}
-		if got := tc.keys.names[1:]; !reflect.DeepEqual(got, tags) {
+		if got := tc.keys[1:]; !reflect.DeepEqual([]string(got), tags) {
 			t.Errorf("%s: the decoder knows the keys %q, the struct has %q", tc.typ, got, tags)
 		}
-		for k, name := range tc.keys.names {
-			if k > 0 && tc.keys.literals[k] != `"`+name+`":` {
-				t.Errorf("%s: literal %q for key %q", tc.typ, tc.keys.literals[k], name)
-			}
+	}
+	for k, name := range tokenKeys {
+		if k > 0 && tokenLiterals[k] != `"`+name+`":` {
+			t.Errorf("literal %q for key %q", tokenLiterals[k], name)
 		}
 	}
-	if len(tokenKeys.names) != nTokenKeys {
-		t.Errorf("%d token keys, nTokenKeys is %d", len(tokenKeys.names), nTokenKeys)
+	if len(tokenKeys) != nTokenKeys {
+		t.Errorf("%d token keys, nTokenKeys is %d", len(tokenKeys), nTokenKeys)
 	}
 }
 
