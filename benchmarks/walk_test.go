@@ -163,42 +163,14 @@ func sdkWalk(c *prefactor.Client, opts ...prefactor.RequestOption) walker {
 	}
 }
 
-// page and token are what a user declares by hand for the list body: the
-// fields of prefactor.APIToken, Pagination and Sorting.
+// page is what a hand-written loop decodes a list body into. It uses the
+// SDK's types for the token, pagination and sorting, so that every
+// implementation fills the same fields.
 type page struct {
-	Status     string  `json:"status"`
-	Summaries  []token `json:"summaries"`
-	Pagination *struct {
-		ItemCount          int  `json:"item_count"`
-		ItemStart          int  `json:"item_start"`
-		ItemEnd            int  `json:"item_end"`
-		PageCount          int  `json:"page_count"`
-		PageIndex          int  `json:"page_index"`
-		PageOffset         int  `json:"page_offset"`
-		PageSize           int  `json:"page_size"`
-		NextPageOffset     *int `json:"next_page_offset"`
-		PreviousPageOffset *int `json:"previous_page_offset"`
-	} `json:"pagination"`
-	Sorting *struct {
-		Field     string `json:"field"`
-		Direction string `json:"direction"`
-	} `json:"sorting"`
-}
-
-type token struct {
-	ID                   string     `json:"id"`
-	Type                 string     `json:"type"`
-	AccountID            string     `json:"account_id"`
-	CreatedByAdminUserID *string    `json:"created_by_admin_user_id"`
-	EnvironmentID        *string    `json:"environment_id"`
-	ExpiresAt            time.Time  `json:"expires_at"`
-	InsertedAt           time.Time  `json:"inserted_at"`
-	UpdatedAt            time.Time  `json:"updated_at"`
-	LastUsedAt           *time.Time `json:"last_used_at"`
-	Status               string     `json:"status"`
-	TokenScope           string     `json:"token_scope"`
-	AgentID              *string    `json:"agent_id"`
-	AgentDeploymentID    *string    `json:"agent_deployment_id"`
+	Status     string                `json:"status"`
+	Summaries  []prefactor.APIToken  `json:"summaries"`
+	Pagination *prefactor.Pagination `json:"pagination"`
+	Sorting    *prefactor.Sorting    `json:"sorting"`
 }
 
 // get sends the request for the page at offset, as the SDK would word it,
