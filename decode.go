@@ -122,7 +122,7 @@ type decoder struct {
 	nTimes  int              // non-null *time.Time fields: the page's []time.Time
 	tooMany bool             // the page holds more than maxPageItems items
 
-	order [16]uint8 // the previous token's keys, in order, as tokenKeys numbers them
+	order [16]uint8 // the keys of the last token object read, in order (see key)
 	hint  int       // the previous page's tokens: the next slab's capacity
 }
 
