@@ -2,36 +2,35 @@ package prefactor
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"reflect"
-	"strings"
+	"math/bits"
+	"strconv"
 	"sync"
 	"time"
 )
 
 // This file holds the fast path for decoding list bodies. encoding/json
-// spends most of a page's time in reflection and allocates every string,
-// pointer and slice growth on its own; a page of 100 tokens is about 900
-// allocations. The fast path reads the common shape of a body in one pass
-// and allocates per page, not per token: one []APIToken for all tokens, one
-// string holding all their distinct text, one []string and one []time.Time
-// behind the pointer fields. Enum-like values ("api_token", "active", …)
-// are the package's constants and cost nothing.
+// finds every field by name at run time and allocates every string,
+// pointer and slice growth on its own: about 900 allocations for a page of
+// 100 tokens. The fast path reads the common shape of a body in one pass,
+// sets each field in a switch, and allocates per page, not per token: the
+// page's []APIToken, one string holding the page's distinct text, one
+// []string and one []time.Time behind the pointer fields.
 //
 // It handles a strict subset of JSON: strings of printable ASCII without
-// escapes, integers, null, and values it skips without keeping. On anything
-// else — an escape, a float where an int belongs, a key that matches a field
-// only case-insensitively, a duplicate key, a field type it does not know —
-// it gives up without touching its output, and decodeSuccess (request.go)
-// decodes the body with encoding/json instead. Results and error messages are therefore
-// always those of encoding/json; decode_test.go checks the two agree.
+// escapes, integers, null where a pointer takes it, and values it skips
+// without keeping. On anything else (an escape, a float where an int
+// belongs, a key that matches a field only case-insensitively, a repeated
+// key, available_actions) it gives up without touching its output, and
+// decodeSuccess (request.go) decodes the body with encoding/json instead.
+// Results and error messages are therefore always those of encoding/json;
+// decode_test.go and the FuzzDecodeList targets check that the two agree.
 //
-// The fields it fills are read from the struct tags of APIToken, Pagination
-// and Sorting when the package loads, so a field added to those types is
-// decoded here too (or, for a type the fast path does not know, sends every
-// body that has the field to encoding/json). APIToken.AvailableActions is
-// such a field on purpose: list summaries never carry available_actions.
+// The API's habits make it fast: the keys of every token in one order
+// (compactToken), timestamps in UTC with a "Z" (parseUTC), and the same
+// few values on every token (known).
 
 // maxPageItems bounds the items of one page. The API sends at most 100; a
 // page of a million empty objects would otherwise cost hundreds of bytes of
@@ -57,7 +56,14 @@ func (l *tokenList) UnmarshalJSON(b []byte) error {
 	if t, err := dec.Token(); err != nil {
 		return err
 	} else if t != json.Delim('[') {
-		return &json.UnmarshalTypeError{Value: "non-array", Type: reflect.TypeFor[tokenList]()}
+		// encoding/json finds the mismatch for a plain slice, naming the Go
+		// type; the value is called "non-array", as it always has been.
+		var plain []*APIToken
+		err := json.Unmarshal(b, &plain)
+		if te, ok := err.(*json.UnmarshalTypeError); ok {
+			err = &json.UnmarshalTypeError{Value: "non-array", Type: te.Type}
+		}
+		return err
 	}
 	items := make(tokenList, 0, min(maxPageItems, 128))
 	for dec.More() {
@@ -84,139 +90,534 @@ type fastDecoder interface {
 	decodeFast(body []byte) (bool, error)
 }
 
-// fieldKind is how the fast path fills one struct field.
-type fieldKind uint8
+// decodeFast fills r from body; see fastDecoder.
+func (r *listAPITokensResponse) decodeFast(body []byte) (bool, error) {
+	if len(body) > maxSuccessBody {
+		return false, nil // request.go never asks; the spans are int32
+	}
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.scanner = scanner{b: body}
+	var out listAPITokensResponse
+	if !d.envelope(&out) {
+		if d.tooMany {
+			return false, errTooManyItems
+		}
+		return false, nil
+	}
+	*r = out
+	return true, nil
+}
+
+// decoder holds the scratch space of one page's decoding. It is pooled, so
+// that once warm only the page's own results are allocated, and it keeps
+// what it learned about the server's habits from one page to the next.
+type decoder struct {
+	scanner
+	slab    []APIToken       // the page's tokens: the results themselves
+	pending []pending        // per token, what finish gives it
+	text    []byte           // the page's distinct string values, back to back
+	last    [nTokenKeys]span // per key, the previous token's value
+	nStrs   int              // non-null *string fields: the page's []string
+	nTimes  int              // non-null *time.Time fields: the page's []time.Time
+	tooMany bool             // the page holds more than maxPageItems items
+
+	order [16]uint8 // the keys of the last token object read, in order (see key)
+	hint  int       // the previous page's tokens: the next slab's capacity
+}
+
+// pending is what a token's string and pointer fields wait for: the page's
+// text and shared slices, which can be made only once every token is read.
+type pending struct {
+	spans    [nTokenKeys]span // string and *string fields, by key number
+	lastUsed time.Time        // LastUsedAt's value, when hasLast
+	hasLast  bool
+}
+
+// span locates a string value: in the page's text, among the known values,
+// or nowhere (the key was absent or null).
+type span struct {
+	from     uint8 // unset, inText or inKnown
+	off, end int32 // for inKnown, off is the index in known
+}
+
+const unset, inText, inKnown = 0, 1, 2
+
+func (s span) in(text string) string {
+	switch s.from {
+	case inText:
+		return text[s.off:s.end]
+	case inKnown:
+		return known[s.off]
+	}
+	return ""
+}
+
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// maxPooledText keeps a page with unusually large values from pinning its
+// scratch space in the pool.
+const maxPooledText = 1 << 20
+
+func (d *decoder) release() {
+	if cap(d.text) <= maxPooledText {
+		*d = decoder{text: d.text[:0], pending: d.pending[:0], order: d.order, hint: d.hint}
+		decoders.Put(d)
+	}
+}
+
+// keys numbers the keys of one kind of object from 1; 0 stands for any key
+// the object does not have, whose value is skipped.
+type keys []string
+
+// The key numbers of the four kinds of object.
+const (
+	envStatus, envSummaries, envPagination, envSorting = 1, 2, 3, 4
+
+	pgItemCount, pgItemStart, pgItemEnd, pgPageCount, pgPageIndex, pgPageOffset, pgPageSize = 1, 2, 3, 4, 5, 6, 7
+	pgNextPageOffset, pgPreviousPageOffset                                                  = 8, 9
+
+	srtField, srtDirection = 1, 2
+)
 
 const (
-	kindUnsupported fieldKind = iota // the body goes to encoding/json
-	kindString                       // any string type
-	kindStringPtr                    // *string
-	kindTime                         // time.Time
-	kindTimePtr                      // *time.Time
-	kindInt                          // int
-	kindIntPtr                       // *int
+	tkID = 1 + iota
+	tkType
+	tkAccountID
+	tkCreatedBy
+	tkEnvironmentID
+	tkExpiresAt
+	tkInsertedAt
+	tkUpdatedAt
+	tkLastUsedAt
+	tkStatus
+	tkTokenScope
+	tkAgentID
+	tkAgentDeploymentID
+	tkAvailableActions
+	nTokenKeys
 )
-
-type structField struct {
-	name  string // JSON key
-	index int    // field index in the struct
-	kind  fieldKind
-}
-
-// structFields lists the JSON fields of a struct type the way encoding/json
-// names them. ok is false when the type has a shape the fast path does not
-// model (embedded fields, the ",string" option); it then never decodes that
-// type.
-func structFields(t reflect.Type) (fields []structField, ok bool) {
-	var (
-		stringPtr = reflect.TypeFor[*string]()
-		timeType  = reflect.TypeFor[time.Time]()
-		timePtr   = reflect.TypeFor[*time.Time]()
-		intPtr    = reflect.TypeFor[*int]()
-	)
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Anonymous {
-			return nil, false
-		}
-		if !f.IsExported() {
-			continue
-		}
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" && opts == "" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		for _, opt := range strings.Split(opts, ",") {
-			if opt != "" && opt != "omitempty" && opt != "omitzero" {
-				return nil, false // ",string" changes decoding
-			}
-		}
-		sf := structField{name: name, index: i}
-		switch {
-		case f.Type == stringPtr:
-			sf.kind = kindStringPtr
-		case f.Type == timeType:
-			sf.kind = kindTime
-		case f.Type == timePtr:
-			sf.kind = kindTimePtr
-		case f.Type == intPtr:
-			sf.kind = kindIntPtr
-		case f.Type.Kind() == reflect.String:
-			sf.kind = kindString
-		case f.Type.Kind() == reflect.Int:
-			sf.kind = kindInt
-		}
-		fields = append(fields, sf)
-	}
-	return fields, len(fields) <= 64 // seen-sets are 64-bit masks
-}
-
-// fieldTable is the decoded form of one struct type.
-type fieldTable struct {
-	fields []structField
-	ok     bool
-}
-
-func newFieldTable(t reflect.Type) *fieldTable {
-	fields, ok := structFields(t)
-	return &fieldTable{fields: fields, ok: ok}
-}
-
-// lookup finds key among the fields. It reports -1 and false for a key
-// that matches no field even case-insensitively (skip it), and -1 and true
-// for one that matches only case-insensitively, as encoding/json would
-// accept (give up).
-func (t *fieldTable) lookup(key []byte) (i int, giveUp bool) {
-	for i, f := range t.fields {
-		if string(key) == f.name {
-			return i, false
-		}
-	}
-	for _, f := range t.fields {
-		if bytes.EqualFold(key, []byte(f.name)) {
-			return -1, true
-		}
-	}
-	return -1, false
-}
 
 var (
-	tokenTable      = newFieldTable(reflect.TypeFor[APIToken]())
-	paginationTable = newFieldTable(reflect.TypeFor[Pagination]())
-	sortingTable    = newFieldTable(reflect.TypeFor[Sorting]())
+	envelopeKeys = keys{envStatus: "status", envSummaries: "summaries", envPagination: "pagination", envSorting: "sorting"}
+	tokenKeys    = keys{
+		tkID: "id", tkType: "type", tkAccountID: "account_id",
+		tkCreatedBy: "created_by_admin_user_id", tkEnvironmentID: "environment_id",
+		tkExpiresAt: "expires_at", tkInsertedAt: "inserted_at", tkUpdatedAt: "updated_at", tkLastUsedAt: "last_used_at",
+		tkStatus: "status", tkTokenScope: "token_scope",
+		tkAgentID: "agent_id", tkAgentDeploymentID: "agent_deployment_id",
+		tkAvailableActions: "available_actions",
+	}
+	paginationKeys = keys{
+		pgItemCount: "item_count", pgItemStart: "item_start", pgItemEnd: "item_end",
+		pgPageCount: "page_count", pgPageIndex: "page_index", pgPageOffset: "page_offset", pgPageSize: "page_size",
+		pgNextPageOffset: "next_page_offset", pgPreviousPageOffset: "previous_page_offset",
+	}
+	sortingKeys = keys{srtField: "field", srtDirection: "direction"}
+
+	// tokenLiterals are the keys of a token as compactToken matches them.
+	tokenLiterals = func() (l [nTokenKeys]string) {
+		for k, name := range tokenKeys {
+			l[k] = `"` + name + `":`
+		}
+		return l
+	}()
 )
 
-// intern returns the package's copy of the enum-like values the API sends on
-// every token, so decoding them allocates nothing.
-func intern(b []byte) (string, bool) {
-	switch string(b) {
-	case "api_token":
-		return "api_token", true
-	case string(TokenStatusActive):
-		return string(TokenStatusActive), true
-	case string(TokenStatusSuspended):
-		return string(TokenStatusSuspended), true
-	case string(TokenStatusRevoked):
-		return string(TokenStatusRevoked), true
-	case string(TokenScopeAccount):
-		return string(TokenScopeAccount), true
-	case string(TokenScopeEnvironment):
-		return string(TokenScopeEnvironment), true
-	case string(TokenScopeAgentDeployment):
-		return string(TokenScopeAgentDeployment), true
-	case "success":
-		return "success", true
-	case string(SortAsc):
-		return string(SortAsc), true
-	case string(SortDesc):
-		return string(SortDesc), true
-	case string(SortByID):
-		return string(SortByID), true
+// lookup numbers key: 0 when it matches no name, -1 when it matches one only
+// case-insensitively, which encoding/json would accept (give up).
+func (ks keys) lookup(key []byte) int {
+	for k := 1; k < len(ks); k++ {
+		if string(key) == ks[k] {
+			return k
+		}
 	}
-	return "", false
+	for k := 1; k < len(ks); k++ {
+		if bytes.EqualFold(key, []byte(ks[k])) {
+			return -1
+		}
+	}
+	return 0
+}
+
+// object reads an object with the keys ks, calling member with the number
+// of each key it has once the key's colon is read; member reads the value.
+// order, unless nil, learns the numbers of the object's keys, in order,
+// ending with 0; an unknown key or too many make order[0] 0.
+func (d *decoder) object(ks keys, order []uint8, member func(k int) bool) bool {
+	if !d.consume('{') {
+		return false
+	}
+	if d.consume('}') {
+		return true
+	}
+	var seen uint64
+	for n := 0; ; n++ {
+		k, ok := d.key(ks, order, n)
+		switch {
+		case !ok:
+			return false
+		case k == 0:
+			if !d.skip(1) {
+				return false
+			}
+		case seen&(1<<k) != 0:
+			return false // a repeated key: leave the merging rules to encoding/json
+		default:
+			seen |= 1 << k
+			if !member(k) {
+				return false
+			}
+		}
+		if !d.consume(',') {
+			return d.consume('}')
+		}
+	}
+}
+
+// key reads the n-th key of an object and its colon; see object.
+func (d *decoder) key(ks keys, order []uint8, n int) (int, bool) {
+	name, ok := d.str()
+	if !ok || !d.consume(':') {
+		return 0, false
+	}
+	k := ks.lookup(name)
+	switch {
+	case order == nil || k < 0:
+	case k == 0 || n >= len(order):
+		order[0] = 0 // a key compactToken cannot match: leave such tokens to object
+	default:
+		order[n] = uint8(k)
+		if n+1 < len(order) {
+			order[n+1] = 0 // the end, unless another key follows
+		}
+	}
+	return k, k >= 0
+}
+
+// envelope reads {"status":…,"summaries":[…],"pagination":…,"sorting":…}.
+func (d *decoder) envelope(out *listAPITokensResponse) bool {
+	return d.object(envelopeKeys, nil, func(k int) bool {
+		var ok bool
+		switch k {
+		case envStatus:
+			out.Status, ok = d.stringValue()
+		case envSummaries:
+			var items tokenList
+			items, ok = d.summaries()
+			out.Summaries = &items
+		case envPagination:
+			if d.literal("null") {
+				return true
+			}
+			out.Pagination = new(Pagination)
+			ok = d.pagination(out.Pagination)
+		case envSorting:
+			if d.literal("null") {
+				return true
+			}
+			out.Sorting = new(Sorting)
+			ok = d.sorting(out.Sorting)
+		}
+		return ok
+	})
+}
+
+func (d *decoder) pagination(p *Pagination) bool {
+	ints := [...]*int{pgItemCount: &p.ItemCount, pgItemStart: &p.ItemStart, pgItemEnd: &p.ItemEnd,
+		pgPageCount: &p.PageCount, pgPageIndex: &p.PageIndex, pgPageOffset: &p.PageOffset, pgPageSize: &p.PageSize}
+	return d.object(paginationKeys, nil, func(k int) bool {
+		switch k {
+		case pgNextPageOffset:
+			return d.intPtr(&p.NextPageOffset)
+		case pgPreviousPageOffset:
+			return d.intPtr(&p.PreviousPageOffset)
+		}
+		n, ok := d.integer()
+		*ints[k] = n
+		return ok
+	})
+}
+
+func (d *decoder) sorting(s *Sorting) bool {
+	return d.object(sortingKeys, nil, func(k int) bool {
+		v, ok := d.stringValue()
+		switch k {
+		case srtField:
+			s.Field = SortField(v)
+		case srtDirection:
+			s.Direction = SortDirection(v)
+		}
+		return ok
+	})
+}
+
+// tokenBytes is fewer bytes than a token of the API takes (about 400): a
+// slab starts with room for one token per tokenBytes of the body at most.
+const tokenBytes = 128
+
+// summaries reads the array of tokens into a new slab and returns the
+// items, which point into it.
+func (d *decoder) summaries() (tokenList, bool) {
+	if !d.consume('[') {
+		return nil, false
+	}
+	d.slab = make([]APIToken, 0, min(d.hint, len(d.b)/tokenBytes))
+	for n := 0; !d.consume(']'); n++ {
+		if n > 0 && !d.consume(',') {
+			return nil, false
+		}
+		if n == maxPageItems {
+			d.tooMany = true
+			return nil, false
+		}
+		d.slab = append(d.slab, APIToken{})
+		d.pending = append(d.pending, pending{})
+		t, p := &d.slab[n], &d.pending[n]
+		if !d.compactToken(t, p) && !d.object(tokenKeys, d.order[:], func(k int) bool { return d.tokenMember(k, t, p) }) {
+			return nil, false
+		}
+	}
+	d.hint = len(d.slab)
+	return d.finish(), true
+}
+
+// compactToken reads a token with the keys of the previous one in the same
+// order, each matched with its quotes and colon as one literal. At the
+// first difference it puts everything back and reports false, and object
+// reads the token instead (learning its order).
+func (d *decoder) compactToken(t *APIToken, p *pending) bool {
+	start, nStrs, nTimes := d.i, d.nStrs, d.nTimes
+	var seen uint64
+	sep := byte('{')
+	for _, k := range d.order {
+		if k == 0 || seen&(1<<k) != 0 || !d.consume(sep) || !d.literal(tokenLiterals[k]) || !d.tokenMember(int(k), t, p) {
+			break
+		}
+		if d.consume('}') {
+			return true
+		}
+		seen, sep = seen|1<<k, ','
+	}
+	*t, *p, d.i, d.nStrs, d.nTimes = APIToken{}, pending{}, start, nStrs, nTimes
+	return false
+}
+
+// tokenMember reads the value of key k of token t. Times go into t at
+// once; strings and pointers wait in p for finish.
+func (d *decoder) tokenMember(k int, t *APIToken, p *pending) bool {
+	switch k {
+	case tkID, tkType, tkAccountID, tkStatus, tkTokenScope:
+		return d.keep(k, p)
+	case tkCreatedBy, tkEnvironmentID, tkAgentID, tkAgentDeploymentID:
+		if d.literal("null") {
+			return true
+		}
+		d.nStrs++
+		return d.keep(k, p)
+	case tkExpiresAt:
+		return d.timeValue(&t.ExpiresAt)
+	case tkInsertedAt:
+		return d.timeValue(&t.InsertedAt)
+	case tkUpdatedAt:
+		return d.timeValue(&t.UpdatedAt)
+	case tkLastUsedAt:
+		if d.literal("null") {
+			return true
+		}
+		d.nTimes++
+		p.hasLast = true
+		return d.timeValue(&p.lastUsed)
+	}
+	return false // available_actions: a type the fast path leaves to encoding/json
+}
+
+// keep reads the string value of key k into p: the previous token's value
+// of k again when equal (one account ID serves a whole page), a known value
+// by its index, any other as a new span of the page's text.
+func (d *decoder) keep(k int, p *pending) bool {
+	v, ok := d.str()
+	if !ok {
+		return false
+	}
+	last := d.last[k]
+	switch {
+	case last.from == inText && string(d.text[last.off:last.end]) == string(v):
+	case last.from == inKnown && known[last.off] == string(v):
+	default:
+		if i, ok := knownIndex(v); ok {
+			last = span{from: inKnown, off: int32(i)}
+		} else {
+			last = span{from: inText, off: int32(len(d.text)), end: int32(len(d.text) + len(v))}
+			d.text = append(d.text, v...)
+		}
+		d.last[k] = last
+	}
+	p.spans[k] = last
+	return true
+}
+
+// finish makes the page's shared allocations, gives every token its string
+// and pointer fields, and returns the items.
+func (d *decoder) finish() tokenList {
+	text := string(d.text)
+	strs := make([]string, 0, d.nStrs)
+	times := make([]time.Time, 0, d.nTimes)
+	strPtr := func(s span) *string {
+		if s.from == unset {
+			return nil
+		}
+		strs = append(strs, s.in(text))
+		return &strs[len(strs)-1]
+	}
+	items := make(tokenList, len(d.slab))
+	for i := range d.slab {
+		t, p := &d.slab[i], &d.pending[i]
+		t.ID = p.spans[tkID].in(text)
+		t.Type = p.spans[tkType].in(text)
+		t.AccountID = p.spans[tkAccountID].in(text)
+		t.Status = TokenStatus(p.spans[tkStatus].in(text))
+		t.TokenScope = TokenScope(p.spans[tkTokenScope].in(text))
+		t.CreatedByAdminUserID = strPtr(p.spans[tkCreatedBy])
+		t.EnvironmentID = strPtr(p.spans[tkEnvironmentID])
+		t.AgentID = strPtr(p.spans[tkAgentID])
+		t.AgentDeploymentID = strPtr(p.spans[tkAgentDeploymentID])
+		if p.hasLast {
+			times = append(times, p.lastUsed)
+			t.LastUsedAt = &times[len(times)-1]
+		}
+		items[i] = t
+	}
+	return items
+}
+
+// known are values the API sends on every token and page. A field holding
+// one of them shares the constant instead of the page's text.
+var known = [...]string{
+	"success", "api_token",
+	string(TokenStatusActive), string(TokenStatusSuspended), string(TokenStatusRevoked),
+	string(TokenScopeAccount), string(TokenScopeEnvironment), string(TokenScopeAgentDeployment),
+	string(SortAsc), string(SortDesc), string(SortByID), string(SortByStatus),
+}
+
+func knownIndex(v []byte) (int, bool) {
+	if len(v) > len("agent_deployment") {
+		return 0, false // longer than any: an ID
+	}
+	for i, k := range known {
+		if string(v) == k {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// stringValue reads a string value; a known value costs nothing.
+func (d *decoder) stringValue() (string, bool) {
+	v, ok := d.str()
+	if !ok {
+		return "", false
+	}
+	if i, ok := knownIndex(v); ok {
+		return known[i], true
+	}
+	return string(v), true
+}
+
+func (d *decoder) intPtr(dst **int) bool {
+	if d.literal("null") {
+		return true
+	}
+	n, ok := d.integer()
+	*dst = &n
+	return ok
+}
+
+// timeValue reads a timestamp as time.Time.UnmarshalJSON does, which is
+// what encoding/json calls: the API's layout with parseUTC, straight from
+// the body, any other with that method.
+func (d *decoder) timeValue(dst *time.Time) bool {
+	d.space()
+	if t, n := parseUTC(d.b[d.i:]); n > 0 {
+		*dst = t
+		d.i += n
+		return true
+	}
+	v, ok := d.str()
+	if !ok {
+		return false
+	}
+	return dst.UnmarshalJSON(d.b[d.i-len(v)-2:d.i]) == nil
+}
+
+// parseUTC parses the JSON string at the start of b if it holds
+// 2006-01-02T15:04:05Z, with a fraction of any length after the seconds or
+// none, with the checks and the result of time.Time.UnmarshalJSON. It
+// returns the time and the length of the string, quotes included, or 0 for
+// anything else, such as an offset, whose Location depends on the local
+// zone. The string needs no other check: every byte it takes is a digit or
+// a separator.
+func parseUTC(b []byte) (time.Time, int) {
+	const layout = `"2006-01-02T15:04:05`
+	if len(b) < len(layout)+2 || b[0] != '"' || b[5] != '-' || b[8] != '-' || b[11] != 'T' || b[14] != ':' || b[17] != ':' {
+		return time.Time{}, 0
+	}
+	year, month, day := decimal(b[1:5]), decimal(b[6:8]), decimal(b[9:11])
+	hour, minute, sec := decimal(b[12:14]), decimal(b[15:17]), decimal(b[18:20])
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > 31 ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, 0
+	}
+	nsec, n := 0, len(layout)
+	if b[n] == '.' {
+		// As the standard parser: nine digits count, the rest are dropped.
+		digits := 0
+		for n++; n < len(b) && '0' <= b[n] && b[n] <= '9'; n++ {
+			if digits < 9 {
+				nsec = nsec*10 + int(b[n]-'0')
+			}
+			digits++
+		}
+		if digits == 0 {
+			return time.Time{}, 0
+		}
+		for ; digits < 9; digits++ {
+			nsec *= 10
+		}
+	}
+	if n+1 >= len(b) || b[n] != 'Z' || b[n+1] != '"' {
+		return time.Time{}, 0
+	}
+	days := daysSince1970(year, month, day)
+	if day > 28 && daysSince1970(year, month+1, 1) <= days {
+		return time.Time{}, 0 // no such day in that month
+	}
+	secs := int64(days)*86400 + int64(hour*3600+minute*60+sec)
+	return time.Unix(secs, int64(nsec)).UTC(), n + 2 // the same value as time.Date
+}
+
+// daysSince1970 counts the days from 1970-01-01 to a date of the
+// proleptic Gregorian calendar. It counts years from March, so that a
+// leap day ends its year, and month 13 is the next January.
+func daysSince1970(year, month, day int) int {
+	if month < 3 {
+		year, month = year-1, month+12
+	}
+	year += 400 // keeps year 0's January positive; 400 years are 146097 days
+	return 365*year + year/4 - year/100 + year/400 + (153*(month-3)+2)/5 + day - 1 - 146097 - 719468
+}
+
+// decimal returns the number b spells in decimal, or -1 if b holds a
+// non-digit.
+func decimal(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c -= '0'; c > 9 {
+			return -1
+		}
+		n = n*10 + int(c)
+	}
+	return n
 }
 
 // scanner reads JSON from a byte slice. Its methods report false on
@@ -230,14 +631,11 @@ type scanner struct {
 // ones go to encoding/json, which has its own limit.
 const maxSkipDepth = 64
 
+var whitespace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
 func (s *scanner) space() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
+	for s.i < len(s.b) && whitespace[s.b[s.i]] {
+		s.i++
 	}
 }
 
@@ -259,10 +657,10 @@ func (s *scanner) consume(c byte) bool {
 	return false
 }
 
-// literal consumes lit ("null", "true", "false").
+// literal consumes lit ("null", `"id":` …) after white space.
 func (s *scanner) literal(lit string) bool {
 	s.space()
-	if bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
 		s.i += len(lit)
 		return true
 	}
@@ -270,66 +668,51 @@ func (s *scanner) literal(lit string) bool {
 }
 
 // str reads a string of printable ASCII without escapes and returns its
-// contents, which alias the input, and the quoted form.
-func (s *scanner) str() (contents, quoted []byte, ok bool) {
+// contents, which alias the input. It looks at eight bytes at a time.
+func (s *scanner) str() ([]byte, bool) {
 	if s.peek() != '"' {
-		return nil, nil, false
+		return nil, false
 	}
-	b, start := s.b, s.i
-	j := start + 1
-	for j < len(b) && plainByte[b[j]] {
+	b, j := s.b, s.i+1
+	for j+8 <= len(b) {
+		if m := specials(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			j += bits.TrailingZeros64(m) / 8
+			break
+		}
+		j += 8
+	}
+	for j < len(b) && b[j] >= 0x20 && b[j] < 0x80 && b[j] != '"' && b[j] != '\\' {
 		j++
 	}
 	if j < len(b) && b[j] == '"' {
+		v := b[s.i+1 : j]
 		s.i = j + 1
-		return b[start+1 : j], b[start : j+1], true
+		return v, true
 	}
-	return nil, nil, false
+	return nil, false
 }
 
-// plainByte marks the bytes str accepts inside a string: printable ASCII
-// but the quote and the backslash.
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
+// specials sets the top bit of the first byte of x (in memory order) that is
+// not printable ASCII or is the quote or the backslash, and is 0 when there
+// is none. Subtracting 1 from each byte sets the top bit of one that was 0,
+// and subtracting 0x20 that of one below 0x20; a borrow that reaches the
+// bytes above can mark them too, but never one before the first found.
+func specials(x uint64) uint64 {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	quote, backslash := x^(ones*'"'), x^(ones*'\\')
+	return ((x-ones*0x20)&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x) & tops
+}
 
-// int reads an integer without fraction or exponent that fits in an int.
-func (s *scanner) int() (int, bool) {
+// integer reads an integer that fits in an int. A fraction or an exponent
+// fails strconv.Atoi, as it fails encoding/json for an int.
+func (s *scanner) integer() (int, bool) {
 	s.space()
-	b, i := s.b, s.i
-	neg := i < len(b) && b[i] == '-'
-	if neg {
-		i++
-	}
-	if i >= len(b) || b[i] < '0' || b[i] > '9' {
+	start := s.i
+	if !s.skipNumber() {
 		return 0, false
 	}
-	const limit = int(^uint(0)>>1) / 10
-	n := 0
-	if b[i] == '0' {
-		i++
-	} else {
-		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			if n > limit {
-				return 0, false
-			}
-			n = n*10 + int(b[i]-'0')
-			if n < 0 {
-				return 0, false
-			}
-		}
-	}
-	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E' || (b[i] >= '0' && b[i] <= '9')) {
-		return 0, false
-	}
-	s.i = i
-	if neg {
-		n = -n
-	}
-	return n, true
+	n, err := strconv.Atoi(string(s.b[start:s.i]))
+	return n, err == nil
 }
 
 // skip reads and discards any JSON value, checking its syntax.
@@ -337,78 +720,42 @@ func (s *scanner) skip(depth int) bool {
 	if depth > maxSkipDepth {
 		return false
 	}
-	switch c := s.peek(); {
-	case c == '"':
+	switch c := s.peek(); c {
+	case '"':
 		return s.skipString()
-	case c == '{':
+	case 't', 'f', 'n':
+		return s.literal("true") || s.literal("false") || s.literal("null")
+	case '{', '[':
+		end := c + 2 // '}' or ']'
 		s.i++
-		if s.consume('}') {
+		if s.consume(end) {
 			return true
 		}
 		for {
-			if s.peek() != '"' || !s.skipString() || !s.consume(':') || !s.skip(depth+1) {
+			if c == '{' && !(s.peek() == '"' && s.skipString() && s.consume(':')) {
 				return false
 			}
-			if !s.consume(',') {
-				return s.consume('}')
-			}
-		}
-	case c == '[':
-		s.i++
-		if s.consume(']') {
-			return true
-		}
-		for {
 			if !s.skip(depth + 1) {
 				return false
 			}
 			if !s.consume(',') {
-				return s.consume(']')
+				return s.consume(end)
 			}
 		}
-	case c == 't':
-		return s.literal("true")
-	case c == 'f':
-		return s.literal("false")
-	case c == 'n':
-		return s.literal("null")
-	case c == '-' || (c >= '0' && c <= '9'):
-		return s.skipNumber()
 	}
-	return false
+	return s.skipNumber()
 }
 
-// skipString skips a string, escapes and any bytes but control characters
-// included, as encoding/json accepts them.
+// skipString skips a string without escapes. Any byte but a control
+// character may be in it, as encoding/json accepts.
 func (s *scanner) skipString() bool {
-	b := s.b
-	for j := s.i + 1; j < len(b); j++ {
-		switch c := b[j]; {
+	for j := s.i + 1; j < len(s.b); j++ {
+		switch c := s.b[j]; {
 		case c == '"':
 			s.i = j + 1
 			return true
-		case c < 0x20:
+		case c < 0x20 || c == '\\':
 			return false
-		case c == '\\':
-			j++
-			if j >= len(b) {
-				return false
-			}
-			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if j+4 >= len(b) {
-					return false
-				}
-				for _, h := range b[j+1 : j+5] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return false
-					}
-				}
-				j += 4
-			default:
-				return false
-			}
 		}
 	}
 	return false
@@ -417,388 +764,32 @@ func (s *scanner) skipString() bool {
 // skipNumber skips a number in JSON's grammar.
 func (s *scanner) skipNumber() bool {
 	b, i := s.b, s.i
-	digits := func() bool {
+	digits := func() int {
 		start := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
 			i++
 		}
-		return i > start
+		return i - start
 	}
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case !digits():
-		return false
+	if n := digits(); n == 0 || n > 1 && b[i-n] == '0' {
+		return false // no digits, or a leading zero
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		if !digits() {
+		if i++; digits() == 0 {
 			return false
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if !digits() {
+		if digits() == 0 {
 			return false
 		}
 	}
 	s.i = i
-	return true
-}
-
-// fixup is a string or pointer field of a decoded token that gets its value
-// once the page's shared allocations exist.
-type fixup struct {
-	token int32
-	field int32 // index into tokenTable.fields
-	off   int32 // into the text arena, or the index in the times slice
-	n     int32 // length in the arena; -1 for a *time.Time
-}
-
-// tokenDecoder holds the scratch space of one page's decoding; it is pooled
-// so that, once warm, only the page's own results are allocated.
-type tokenDecoder struct {
-	s      scanner
-	tokens []APIToken // decoded tokens before they move to the page's slab
-	text   []byte     // the distinct string values of the page, back to back
-	fixups []fixup
-	times  []time.Time // values behind *time.Time fields
-	nPtrs  int         // how many *string fields are set
-	last   []span      // per field, the last value placed in text
-	// tooMany is set when the page holds more than maxPageItems items.
-	tooMany bool
-}
-
-type span struct{ off, n int32 }
-
-var tokenDecoders = sync.Pool{New: func() any { return new(tokenDecoder) }}
-
-// maxPooledScratch keeps a page with unusually large values from pinning its
-// scratch space in the pool.
-const maxPooledScratch = 1 << 20
-
-func (d *tokenDecoder) release() {
-	clear(d.tokens)
-	clear(d.times)
-	d.tokens, d.text, d.fixups, d.times, d.nPtrs, d.tooMany = d.tokens[:0], d.text[:0], d.fixups[:0], d.times[:0], 0, false
-	d.s = scanner{}
-	if cap(d.text) > maxPooledScratch || cap(d.tokens) > 4096 {
-		return
-	}
-	tokenDecoders.Put(d)
-}
-
-// decodeFast fills r from body; see fastDecoder.
-func (r *listAPITokensResponse) decodeFast(body []byte) (bool, error) {
-	if !tokenTable.ok || !paginationTable.ok || !sortingTable.ok {
-		return false, nil
-	}
-	d := tokenDecoders.Get().(*tokenDecoder)
-	defer d.release()
-	d.s = scanner{b: body}
-	var out listAPITokensResponse
-	if !d.envelope(&out) {
-		if d.tooMany {
-			return false, errTooManyItems
-		}
-		return false, nil
-	}
-	*r = out
-	return true, nil
-}
-
-// envelope reads {"status":…,"summaries":[…],"pagination":…,"sorting":…}.
-func (d *tokenDecoder) envelope(out *listAPITokensResponse) bool {
-	s := &d.s
-	if !s.consume('{') {
-		return false
-	}
-	if s.consume('}') {
-		return true
-	}
-	var seen uint8
-	for {
-		key, _, ok := s.str()
-		if !ok || !s.consume(':') {
-			return false
-		}
-		field := envelopeField(key)
-		switch {
-		case field < 0:
-			return false // a case-insensitive match: encoding/json's call
-		case field > 0 && seen&(1<<field) != 0:
-			return false // a repeated key: leave the merging rules to encoding/json
-		}
-		seen |= 1 << field
-		switch field {
-		case envStatus:
-			v, _, ok := s.str()
-			if !ok {
-				return false
-			}
-			if out.Status, ok = intern(v); !ok {
-				out.Status = string(v)
-			}
-		case envSummaries:
-			items, ok := d.summaries()
-			if !ok {
-				return false
-			}
-			list := tokenList(items)
-			out.Summaries = &list
-		case envPagination:
-			if !s.literal("null") {
-				p := new(Pagination)
-				if !d.object(reflect.ValueOf(p).Elem(), paginationTable, -1) {
-					return false
-				}
-				out.Pagination = p
-			}
-		case envSorting:
-			if !s.literal("null") {
-				v := new(Sorting)
-				if !d.object(reflect.ValueOf(v).Elem(), sortingTable, -1) {
-					return false
-				}
-				out.Sorting = v
-			}
-		default:
-			if !s.skip(1) {
-				return false
-			}
-		}
-		if !s.consume(',') {
-			return s.consume('}')
-		}
-	}
-}
-
-// The keys of a list body, as envelopeField numbers them.
-const (
-	envOther = iota
-	envStatus
-	envSummaries
-	envPagination
-	envSorting
-)
-
-var envelopeKeys = [...]string{envStatus: "status", envSummaries: "summaries", envPagination: "pagination", envSorting: "sorting"}
-
-// envelopeField numbers a key of the list body: envOther for one to skip,
-// -1 for one that matches a known key only case-insensitively.
-func envelopeField(key []byte) int {
-	for i, k := range envelopeKeys {
-		if i != envOther && string(key) == k {
-			return i
-		}
-	}
-	for i, k := range envelopeKeys {
-		if i != envOther && bytes.EqualFold(key, []byte(k)) {
-			return -1
-		}
-	}
-	return envOther
-}
-
-// summaries reads the array of tokens and moves them to one slab.
-func (d *tokenDecoder) summaries() ([]*APIToken, bool) {
-	s := &d.s
-	if !s.consume('[') {
-		return nil, false
-	}
-	if len(d.last) != len(tokenTable.fields) {
-		d.last = make([]span, len(tokenTable.fields))
-	}
-	for i := range d.last {
-		d.last[i] = span{n: -1}
-	}
-	if !s.consume(']') {
-		for {
-			d.tokens = append(d.tokens, APIToken{})
-			if len(d.tokens) > maxPageItems {
-				d.tooMany = true
-				return nil, false
-			}
-			i := len(d.tokens) - 1
-			if !d.object(reflect.ValueOf(&d.tokens[i]).Elem(), tokenTable, i) {
-				return nil, false
-			}
-			if !s.consume(',') {
-				if !s.consume(']') {
-					return nil, false
-				}
-				break
-			}
-		}
-	}
-
-	// The page's allocations: tokens, text, pointer targets, item pointers.
-	slab := make([]APIToken, len(d.tokens))
-	copy(slab, d.tokens)
-	text := string(d.text)
-	var strs []string
-	if d.nPtrs > 0 {
-		strs = make([]string, 0, d.nPtrs)
-	}
-	var times []time.Time
-	if len(d.times) > 0 {
-		times = make([]time.Time, len(d.times))
-		copy(times, d.times)
-	}
-	for _, f := range d.fixups {
-		v := reflect.ValueOf(&slab[f.token]).Elem().Field(tokenTable.fields[f.field].index)
-		switch {
-		case f.n < 0:
-			v.Set(reflect.ValueOf(&times[f.off]))
-		case tokenTable.fields[f.field].kind == kindStringPtr:
-			strs = append(strs, text[f.off:f.off+f.n])
-			v.Set(reflect.ValueOf(&strs[len(strs)-1]))
-		default:
-			v.SetString(text[f.off : f.off+f.n])
-		}
-	}
-	items := make([]*APIToken, len(slab))
-	for i := range slab {
-		items[i] = &slab[i]
-	}
-	return items, true
-}
-
-// object reads a JSON object into v, a struct described by table. token is
-// the index of the token being decoded, whose string and pointer fields
-// wait for the page's shared allocations, or -1 for a struct filled at once.
-func (d *tokenDecoder) object(v reflect.Value, table *fieldTable, token int) bool {
-	s := &d.s
-	if !s.consume('{') {
-		return false
-	}
-	if s.consume('}') {
-		return true
-	}
-	var seen uint64
-	for {
-		key, _, ok := s.str()
-		if !ok || !s.consume(':') {
-			return false
-		}
-		i, giveUp := table.lookup(key)
-		switch {
-		case giveUp:
-			return false
-		case i < 0:
-			if !s.skip(1) {
-				return false
-			}
-		default:
-			if seen&(1<<i) != 0 {
-				return false
-			}
-			seen |= 1 << i
-			if !d.field(v, table, i, token) {
-				return false
-			}
-		}
-		if !s.consume(',') {
-			return s.consume('}')
-		}
-	}
-}
-
-// field reads the value of field i of v.
-func (d *tokenDecoder) field(v reflect.Value, table *fieldTable, i, token int) bool {
-	s := &d.s
-	f := table.fields[i]
-	fv := v.Field(f.index)
-	switch f.kind {
-	case kindString, kindStringPtr:
-		if f.kind == kindStringPtr && s.literal("null") {
-			return true
-		}
-		b, _, ok := s.str()
-		if !ok {
-			return false
-		}
-		if f.kind == kindString {
-			if c, ok := intern(b); ok {
-				fv.SetString(c)
-				return true
-			}
-		}
-		if token < 0 {
-			if f.kind == kindString {
-				fv.SetString(string(b))
-			} else {
-				fv.Set(reflect.ValueOf(newPtr(string(b))))
-			}
-			return true
-		}
-		return d.text1(token, i, b, f.kind == kindStringPtr)
-	case kindTime, kindTimePtr:
-		if f.kind == kindTimePtr && s.literal("null") {
-			return true
-		}
-		_, quoted, ok := s.str()
-		if !ok {
-			return false
-		}
-		if f.kind == kindTime {
-			// The same parser encoding/json calls, so results match exactly.
-			return fv.Addr().Interface().(*time.Time).UnmarshalJSON(quoted) == nil
-		}
-		d.times = append(d.times, time.Time{})
-		if d.times[len(d.times)-1].UnmarshalJSON(quoted) != nil {
-			return false
-		}
-		if token < 0 {
-			fv.Set(reflect.ValueOf(newPtr(d.times[len(d.times)-1])))
-			d.times = d.times[:len(d.times)-1]
-			return true
-		}
-		d.fixups = append(d.fixups, fixup{token: int32(token), field: int32(i), off: int32(len(d.times) - 1), n: -1})
-		return true
-	case kindInt, kindIntPtr:
-		if f.kind == kindIntPtr && s.literal("null") {
-			return true
-		}
-		n, ok := s.int()
-		if !ok {
-			return false
-		}
-		if f.kind == kindInt {
-			fv.SetInt(int64(n))
-		} else {
-			fv.Set(reflect.ValueOf(newPtr(n)))
-		}
-		return true
-	}
-	return false
-}
-
-// newPtr returns a pointer to a copy of v.
-func newPtr[T any](v T) *T { return &v }
-
-// text1 records a string value of a token: it reuses the previous token's
-// value of the same field when equal (one account ID serves a whole page),
-// or appends it to the page's text.
-func (d *tokenDecoder) text1(token, field int, b []byte, ptr bool) bool {
-	if len(d.text)+len(b) > maxSuccessBody {
-		return false
-	}
-	last := d.last[field]
-	if last.n != int32(len(b)) || !bytes.Equal(d.text[last.off:last.off+last.n], b) {
-		last = span{off: int32(len(d.text)), n: int32(len(b))}
-		d.text = append(d.text, b...)
-		d.last[field] = last
-	}
-	d.fixups = append(d.fixups, fixup{token: int32(token), field: int32(field), off: last.off, n: last.n})
-	if ptr {
-		d.nPtrs++
-	}
 	return true
 }

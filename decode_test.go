@@ -3,10 +3,12 @@ package prefactor
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +47,8 @@ func dump(r listAPITokensResponse) string {
 }
 
 // fastPathCases are bodies the fast path must take (true) or leave to
-// encoding/json (false).
+// encoding/json (false). Either way decodeBoth checks that nothing differs
+// from what encoding/json makes of them.
 var fastPathCases = []struct {
 	name string
 	body string
@@ -55,34 +58,59 @@ var fastPathCases = []struct {
 	{"empty list", `{"status":"success","summaries":[],"pagination":null,"sorting":null}`, true},
 	{"white space everywhere", " \n{ \"status\" : \"success\" ,\t\"summaries\" : [ { \"id\" : \"a\" } , {\"id\":\"b\"} ] }\r\n", true},
 	{"trailing data is ignored like encoding/json's Decoder", `{"status":"success","summaries":[]} trailing`, true},
-	{"unknown values of every kind", `{"x":[1,-2.5e+3,true,false,null,{"a":"\u00e9\n"}],"status":"success","summaries":[{"id":"a","y":{"z":[[]]}}]}`, true},
+	{"unknown values of every kind", `{"x":[1,-2.5e+3,0.5E-7,true,false,null,{"a":"é"}],"status":"success","summaries":[{"id":"a","y":{"z":[[]]}}]}`, true},
 	{"no summaries", `{"status":"success"}`, true},
 	{"empty object", `{}`, true},
 	{"unknown status kept", `{"status":"weird","summaries":[]}`, true},
 	{"pagination with nulls", `{"status":"success","summaries":[],"pagination":{"next_page_offset":null,"previous_page_offset":null,"item_count":-0}}`, true},
-	{"time with offset", `{"status":"success","summaries":[{"inserted_at":"2024-01-01T00:00:00+02:00","last_used_at":"2024-02-29T23:59:59.999999999-07:30"}]}`, true},
 	{"repeated value shares text", `{"status":"success","summaries":[{"account_id":"acc","id":"a"},{"account_id":"acc","id":"b"},{"account_id":"other","id":"c"}]}`, true},
 	{"agent fields", `{"status":"success","summaries":[{"id":"a","agent_id":"ag","agent_deployment_id":"dep"},{"id":"b","agent_id":null,"agent_deployment_id":null}]}`, true},
+	{"known values in other fields", `{"status":"success","summaries":[{"id":"active","account_id":"success","environment_id":"account","type":"revoked"},{"id":"id","environment_id":"account"}],"sorting":{"field":"status","direction":"desc"}}`, true},
+	{"key order changes from token to token", `{"summaries":[{"id":"a","status":"active","type":"api_token"},{"type":"api_token","id":"b"},{"status":"revoked","x":1,"id":"c","type":"api_token"},{}],"status":"success"}`, true},
+	{"white space in one token only", `{"summaries":[{"id":"a","status":"active"},{ "id" : "b" , "status" : "revoked" },{"id":"c","status":"active"}]}`, true},
+	{"a key that extends the previous token's", `{"summaries":[{"id":"a","status":"active"},{"idx":"b","statuses":"revoked","id":"b"}]}`, true},
+	{"a token that parts from the previous one after its pointers", `{"summaries":[` +
+		`{"id":"a","environment_id":"e","last_used_at":"2024-01-01T00:00:00Z","agent_id":null,"status":"active"},` +
+		`{"id":"b","environment_id":"f","last_used_at":"2024-01-02T00:00:00Z","agent_id":"g","x":1,"status":"revoked"},` +
+		`{"id":"c","environment_id":"f","last_used_at":"2024-01-03T00:00:00Z","agent_id":"g","status":"revoked"},` +
+		`{"id":"d","environment_id":null,"last_used_at":null,"agent_id":null,"status":"revoked"}]}`, true},
+	{"an unknown key in every token", `{"summaries":[{"id":"a","new":{"b":[1]},"status":"active"},{"id":"b","new":{"b":[2]},"status":"active"}]}`, true},
+	{"a token that ends early", `{"summaries":[{"id":"a","status":"active","type":"api_token"},{"id":"b"},{"id":"c","status":"active"}]}`, true},
+	{"more keys than the decoder learns", `{"summaries":[{` + strings.Repeat(`"x":0,`, 20) + `"id":"a"},{` + strings.Repeat(`"x":0,`, 20) + `"id":"b"}]}`, true},
 
+	{"escape in a skipped value", `{"x":{"a":"\u00e9\n"},"status":"success","summaries":[]}`, false},
 	{"escaped string", `{"status":"success","summaries":[{"id":"a\"b"}]}`, false},
+	{"escaped slash", `{"status":"success","summaries":[{"id":"a\/b"}]}`, false},
 	{"non-ASCII string", `{"status":"success","summaries":[{"id":"é"}]}`, false},
+	{"invalid UTF-8", "{\"status\":\"success\",\"summaries\":[{\"id\":\"\xff\"}]}", false},
 	{"case-insensitive key", `{"status":"success","summaries":[{"ID":"a"}]}`, false},
+	{"case-insensitive key after the order is learned", `{"status":"success","summaries":[{"id":"a","status":"active"},{"id":"b","Status":"revoked"}]}`, false},
 	{"case-insensitive envelope key", `{"Status":"success","summaries":[]}`, false},
+	{"case-insensitive pagination key", `{"summaries":[],"pagination":{"Page_Size":10}}`, false},
 	{"repeated key", `{"status":"success","summaries":[{"id":"a","id":"b"}]}`, false},
+	{"repeated key after the order is learned", `{"status":"success","summaries":[{"id":"a","type":"api_token"},{"id":"b","id":"c"}]}`, false},
+	{"repeated pointer key, null last", `{"status":"success","summaries":[{"id":"a","environment_id":"e"},{"id":"b","environment_id":"e","environment_id":null}]}`, false},
 	{"repeated summaries", `{"status":"success","summaries":[{"id":"a"}],"summaries":[]}`, false},
+	{"repeated pagination key", `{"summaries":[],"pagination":{"page_size":10,"page_size":20}}`, false},
 	{"null token", `{"status":"success","summaries":[null]}`, false},
 	{"null string field", `{"status":"success","summaries":[{"id":null}]}`, false},
 	{"null time field", `{"status":"success","summaries":[{"expires_at":null}]}`, false},
+	{"null int field", `{"summaries":[],"pagination":{"page_size":null}}`, false},
 	{"null summaries", `{"status":"success","summaries":null}`, false},
 	{"float offset", `{"status":"success","summaries":[],"pagination":{"page_size":10.0}}`, false},
 	{"exponent offset", `{"status":"success","summaries":[],"pagination":{"page_size":1e1}}`, false},
 	{"huge offset", `{"status":"success","summaries":[],"pagination":{"page_size":99999999999999999999}}`, false},
 	{"leading zero", `{"status":"success","summaries":[],"pagination":{"page_size":01}}`, false},
+	{"leading zero in a skipped value", `{"x":01,"summaries":[]}`, false},
 	{"bad time", `{"status":"success","summaries":[{"id":"x","expires_at":"yesterday"}]}`, false},
 	{"number for string", `{"status":"success","summaries":[{"id":5}]}`, false},
+	{"string for number", `{"summaries":[],"pagination":{"page_size":"10"}}`, false},
+	{"object for summaries", `{"status":"success","summaries":{"id":"x"}}`, false},
 	{"available actions", `{"status":"success","summaries":[{"id":"a","available_actions":{"activate":false,"delete":false,"revoke":true,"suspend":true}}]}`, false},
 	{"null available actions", `{"status":"success","summaries":[{"id":"a","available_actions":null}]}`, false},
 	{"truncated", `{"status":"success","summaries":[`, false},
+	{"truncated inside a token", `{"status":"success","summaries":[{"id":"a","status":"act`, false},
+	{"truncated after a key", `{"summaries":[{"id":"a"},{"id":`, false},
 	{"not JSON", `<html>hello</html>`, false},
 	{"empty", ``, false},
 	{"array", `[1,2]`, false},
@@ -90,6 +118,117 @@ var fastPathCases = []struct {
 	{"bad escape in skipped value", `{"x":"\q","status":"success","summaries":[]}`, false},
 	{"control character", "{\"status\":\"success\",\"summaries\":[{\"id\":\"a\tb\"}]}", false},
 	{"deep nesting", `{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `,"summaries":[]}`, false},
+}
+
+// timestampCases are values of a timestamp field, each decoded in a body
+// by both paths. The fast path reads the API's layout itself and sends
+// anything else to time.Time.UnmarshalJSON; either way the time.Time must
+// be the one encoding/json makes, Location included.
+var timestampCases = []struct {
+	value string
+	fast  bool // the fast path reads it itself
+}{
+	{`"2024-01-01T00:00:00Z"`, true},
+	{`"0000-01-01T00:00:00Z"`, true},
+	{`"0000-02-29T23:59:59Z"`, true},
+	{`"0001-01-01T00:00:00Z"`, true},
+	{`"1969-12-31T23:59:59.999999999Z"`, true},
+	{`"1970-01-01T00:00:00Z"`, true},
+	{`"9999-12-31T23:59:59.999999999Z"`, true},
+	{`"2024-02-29T12:00:00Z"`, true},
+	{`"2023-02-29T12:00:00Z"`, false},
+	{`"1900-02-29T12:00:00Z"`, false},
+	{`"2000-02-29T12:00:00Z"`, true},
+	{`"2024-04-31T00:00:00Z"`, false},
+	{`"2024-12-31T00:00:00Z"`, true},
+	{`"2024-13-01T00:00:00Z"`, false},
+	{`"2024-00-10T00:00:00Z"`, false},
+	{`"2024-01-00T00:00:00Z"`, false},
+	{`"2024-01-32T00:00:00Z"`, false},
+	{`"2024-01-01T24:00:00Z"`, false},
+	{`"2024-01-01T23:60:00Z"`, false},
+	{`"2016-12-31T23:59:60Z"`, false},
+	{`"2024-01-01T00:00:00.5Z"`, true},
+	{`"2024-01-01T00:00:00.123Z"`, true},
+	{`"2024-01-01T00:00:00.123456Z"`, true},
+	{`"2024-01-01T00:00:00.123456789Z"`, true},
+	{`"2024-01-01T00:00:00.1234567891Z"`, true},
+	{`"2024-01-01T00:00:00.999999999999999999999Z"`, true},
+	{`"2024-01-01T00:00:00.Z"`, false},
+	{`"2024-01-01T00:00:00,5Z"`, false},
+	{`"2024-01-01T00:00:00.5"`, false},
+	{`"2024-01-01T00:00:00"`, false},
+	{`"2024-01-01t00:00:00Z"`, false},
+	{`"2024-01-01T00:00:00z"`, false},
+	{`"2024-01-01 00:00:00Z"`, false},
+	{`"2024-01-01T00:00:00+00:00"`, false},
+	{`"2024-01-01T00:00:00-00:00"`, false},
+	{`"2024-01-01T00:00:00+02:00"`, false},
+	{`"2024-02-29T23:59:59.999999999-07:30"`, false},
+	{`"2024-01-01T00:00:00+24:00"`, false},
+	{`"2024-01-01T00:00:00Z "`, false},
+	{`"2024-1-01T00:00:00Z"`, false},
+	{`"20240-01-01T00:00:00Z"`, false},
+	{`"+2024-01-01T00:00:00Z"`, false},
+	{`"２024-01-01T00:00:00Z"`, false},
+	{`"2024-01-01T00:00:00\u005a"`, false},
+	{`"2024-01-01T00:00:00Z`, false},
+	{`""`, false},
+	{`"Z"`, false},
+	{`2024`, false},
+	{`null`, false},
+	{`true`, false},
+}
+
+func TestDecodeTimestampsAgreeWithEncodingJSON(t *testing.T) {
+	for _, tc := range timestampCases {
+		for _, key := range []string{"inserted_at", "last_used_at"} {
+			body := `{"status":"success","summaries":[{"id":"a","` + key + `":` + tc.value + `}]}`
+			decodeBoth(t, []byte(body))
+		}
+		if _, n := parseUTC([]byte(tc.value)); (n > 0) != tc.fast {
+			t.Errorf("parseUTC takes %s: %v, want %v", tc.value, n > 0, tc.fast)
+		}
+	}
+}
+
+// TestParseUTCMatchesTime sweeps the calendar: every day number from 0 to
+// 32 of every month of years around the leap-year rules' edges, in the
+// layout parseUTC reads, must parse as time.Time.UnmarshalJSON parses it or
+// be declined where UnmarshalJSON fails.
+func TestParseUTCMatchesTime(t *testing.T) {
+	years := []int{0, 1, 3, 4, 99, 100, 101, 399, 400, 401, 1582, 1899, 1900, 1969, 1970, 1999, 2000, 2024, 2025, 2100, 2400, 9998, 9999}
+	for _, y := range years {
+		for m := 0; m <= 13; m++ {
+			for d := 0; d <= 32; d++ {
+				for _, rest := range []string{"T00:00:00Z", "T23:59:59.987654321987Z", "T12:34:56.5Z"} {
+					s := fmt.Sprintf(`"%04d-%02d-%02d%s"`, y, m, d, rest)
+					checkParseUTC(t, s, true)
+				}
+			}
+		}
+	}
+}
+
+// checkParseUTC fails unless parseUTC either declines s or takes a JSON
+// string from its start and parses it to exactly what
+// time.Time.UnmarshalJSON makes of that string. For s in the API's layout
+// it may decline only what UnmarshalJSON refuses.
+func checkParseUTC(t testing.TB, s string, apiLayout bool) {
+	t.Helper()
+	got, n := parseUTC([]byte(s))
+	var want time.Time
+	if n == 0 {
+		if apiLayout && want.UnmarshalJSON([]byte(s)) == nil {
+			t.Errorf("parseUTC declines %s, which time.Time accepts as %v", s, want)
+		}
+		return
+	}
+	if err := want.UnmarshalJSON([]byte(s[:n])); err != nil {
+		t.Errorf("parseUTC accepts %s as %v; time.Time says %v", s[:n], got, err)
+	} else if !reflect.DeepEqual(got, want) || got.Location() != want.Location() {
+		t.Errorf("parseUTC(%s) = %#v, time.Time says %#v", s[:n], got, want)
+	}
 }
 
 func TestDecodeFastAgreesWithEncodingJSON(t *testing.T) {
@@ -102,14 +241,101 @@ func TestDecodeFastAgreesWithEncodingJSON(t *testing.T) {
 	}
 }
 
-func FuzzDecodeList(f *testing.F) {
-	for _, tc := range fastPathCases {
-		f.Add([]byte(tc.body))
+// TestDecodeKeysMatchStructTags checks the decoder's key tables against
+// the JSON names of the fields they stand for, so that a field renamed or
+// added in types.go or pagination.go fails here until decode.go follows.
+func TestDecodeKeysMatchStructTags(t *testing.T) {
+	for _, tc := range []struct {
+		keys keys
+		typ  reflect.Type
+	}{
+		{envelopeKeys, reflect.TypeFor[listAPITokensResponse]()},
+		{tokenKeys, reflect.TypeFor[APIToken]()},
+		{paginationKeys, reflect.TypeFor[Pagination]()},
+		{sortingKeys, reflect.TypeFor[Sorting]()},
+	} {
+		var tags []string
+		for i := range tc.typ.NumField() {
+			name, _, _ := strings.Cut(tc.typ.Field(i).Tag.Get("json"), ",")
+			tags = append(tags, name)
+		}
+		if got := tc.keys[1:]; !reflect.DeepEqual([]string(got), tags) {
+			t.Errorf("%s: the decoder knows the keys %q, the struct has %q", tc.typ, got, tags)
+		}
 	}
-	f.Add(renderPages(f, 3).page(0))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		decodeBoth(t, body)
-	})
+	for k, name := range tokenKeys {
+		if k > 0 && tokenLiterals[k] != `"`+name+`":` {
+			t.Errorf("literal %q for key %q", tokenLiterals[k], name)
+		}
+	}
+	if len(tokenKeys) != nTokenKeys {
+		t.Errorf("%d token keys, nTokenKeys is %d", len(tokenKeys), nTokenKeys)
+	}
+}
+
+// A summaries value that is not an array gets encoding/json's type error,
+// naming the field, on the way through encoding/json.
+func TestDecodeSummariesNotAnArray(t *testing.T) {
+	for _, body := range []string{`{"summaries":{"id":"x"}}`, `{"summaries":5}`, `{"summaries":"x"}`, `{"summaries":true}`} {
+		var out listAPITokensResponse
+		err := json.NewDecoder(strings.NewReader(body)).Decode(&out)
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) || te.Field != "summaries" || te.Value != "non-array" ||
+			err.Error() != "json: cannot unmarshal non-array into Go struct field listAPITokensResponse.summaries of type []*prefactor.APIToken" {
+			t.Errorf("%s: error %v, want encoding/json's type error for summaries", body, err)
+		}
+	}
+}
+
+// Both paths refuse a page of more than maxPageItems items with
+// errTooManyItems, and take one of exactly maxPageItems.
+func TestDecodeBoundsItemsOnBothPaths(t *testing.T) {
+	page := func(n int, item string) []byte {
+		return []byte(`{"status":"success","summaries":[` + strings.TrimSuffix(strings.Repeat(item+",", n), ",") + `]}`)
+	}
+	for _, tc := range []struct {
+		item string
+		fast bool
+	}{{`{"id":"a"}`, true}, {`{"id":"\u0061"}`, false}} {
+		if !decodeBoth(t, page(maxPageItems, tc.item)) == tc.fast {
+			t.Errorf("%s: the fast path took a full page: %v, want %v", tc.item, !tc.fast, tc.fast)
+		}
+		var fast listAPITokensResponse
+		ok, fastErr := fast.decodeFast(page(maxPageItems+1, tc.item))
+		var slow listAPITokensResponse
+		slowErr := json.Unmarshal(page(maxPageItems+1, tc.item), &slow)
+		if !errors.Is(slowErr, errTooManyItems) {
+			t.Errorf("%s: encoding/json's path gives %v, want errTooManyItems", tc.item, slowErr)
+		}
+		if tc.fast && (ok || !errors.Is(fastErr, errTooManyItems) || fast.Summaries != nil) {
+			t.Errorf("%s: fast path gives %v, %v, %v; want errTooManyItems and no output", tc.item, ok, fastErr, fast.Summaries)
+		}
+	}
+}
+
+// A page's slab is sized from the previous page's count but never beyond
+// what the body can hold: a small body after a large page costs little.
+func TestDecodeFastSlabGrowsWithTheBody(t *testing.T) {
+	big := []byte(`{"status":"success","summaries":[` + strings.Repeat(`{"id":"a"},`, maxPageItems-1) + `{"id":"a"}]}`)
+	small := []byte(`{"status":"success","summaries":[{"id":"a"}]}`)
+	var before, after runtime.MemStats
+	var total uint64
+	const runs = 20
+	for range runs {
+		var out listAPITokensResponse
+		if ok, err := out.decodeFast(big); !ok || err != nil {
+			t.Fatalf("decoding a page of %d tokens: %v %v", maxPageItems, ok, err)
+		}
+		runtime.ReadMemStats(&before)
+		if ok, _ := out.decodeFast(small); !ok {
+			t.Fatal("fast path declined a small page")
+		}
+		runtime.ReadMemStats(&after)
+		total += after.TotalAlloc - before.TotalAlloc
+	}
+	if total/runs > 4096 {
+		t.Errorf("decoding a one-token body of %d bytes after a page of %d tokens allocated %d bytes", len(small), maxPageItems, total/runs)
+	}
 }
 
 // TestDecodeFastCoversEveryField fills every field of the decoded types

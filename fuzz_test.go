@@ -40,10 +40,41 @@ func fuzzResponse(status int, header http.Header, body []byte) *http.Response {
 	}
 }
 
+// FuzzDecodeList decodes arbitrary bodies with the fast path and with
+// encoding/json: when the fast path takes one, both must give the same
+// result; when it declines one, it must leave its output alone.
+func FuzzDecodeList(f *testing.F) {
+	for _, tc := range fastPathCases {
+		f.Add([]byte(tc.body))
+	}
+	for _, tc := range timestampCases {
+		f.Add([]byte(`{"summaries":[{"id":"a","expires_at":` + tc.value + `,"last_used_at":` + tc.value + `}]}`))
+	}
+	f.Add(renderPages(f, 3).page(0))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		decodeBoth(t, body)
+	})
+}
+
+// FuzzDecodeListTimestamp compares parseUTC with time.Time.UnmarshalJSON,
+// the parser encoding/json calls, on arbitrary strings: parseUTC may
+// decline any, but what it takes it must parse to the same time.Time.
+func FuzzDecodeListTimestamp(f *testing.F) {
+	for _, tc := range timestampCases {
+		f.Add(tc.value)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkParseUTC(t, s, false)
+	})
+}
+
 // FuzzDecodeListResponse feeds arbitrary bytes to the list call's 2xx
 // decoding. A body it accepts must give a page the caller can use without
 // checking for nils: every item non-nil.
 func FuzzDecodeListResponse(f *testing.F) {
+	for _, tc := range fastPathCases {
+		f.Add([]byte(tc.body))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var out listAPITokensResponse
 		err := decodeResponse(fuzzResponse(200, nil, body), &out)
