@@ -21,6 +21,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -32,10 +33,14 @@ const benchPageSize = 100
 
 // benchID writes the ID of the i-th benchmark token into b: a 32-character
 // identifier like the API's, derived from i alone so the order of a walk can
-// be checked without keeping the list.
+// be checked without keeping the list. IDs grow with i, as the list is
+// sorted by ID: i in base 32 comes before the random part.
 func benchID(b *[32]byte, i uint64) {
 	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-	copy(b[:], "013xrzp12g3nqk8n")
+	copy(b[:], "013xrzp")
+	for j, v := 15, i; j >= 7; j, v = j-1, v/32 {
+		b[j] = alphabet[v%32]
+	}
 	x := i*0x9e3779b97f4a7c15 + 1
 	for j := 16; j < 32; j++ {
 		x ^= x << 13
@@ -107,27 +112,47 @@ type wireToken struct {
 }
 
 // renderedPages is a list of n tokens rendered as the server would, page
-// by page. The pages share one byte slice, so the garbage collector never
-// scans them.
+// by page, for the offsets two walks ask for: those next_page_offset leads
+// to (multiples of 100), and those of All in ID order, whose pages after
+// the first start at the last token of the page before (multiples of 99).
+// The pages share one byte slice, so the garbage collector never scans
+// them.
 type renderedPages struct {
 	n    int
 	data []byte
-	ends []int // ends[k] is the end in data of the page at offset k·benchPageSize
+	at   map[int][2]int // offset → start and end in data
 }
 
-func (r *renderedPages) page(k int) []byte {
-	start := 0
-	if k > 0 {
-		start = r.ends[k-1]
+// page returns the page at offset, or nil when none was rendered there.
+func (r *renderedPages) page(offset int) []byte {
+	span, ok := r.at[offset]
+	if !ok {
+		return nil
 	}
-	return r.data[start:r.ends[k]:r.ends[k]]
+	return r.data[span[0]:span[1]:span[1]]
+}
+
+// serverOffsets are the offsets a walk that follows next_page_offset asks
+// for in a list of n; keyedOffsets those of a walk in ID order.
+func serverOffsets(n int) []int { return gridOffsets(n, benchPageSize) }
+func keyedOffsets(n int) []int  { return gridOffsets(n, benchPageSize-1) }
+
+func gridOffsets(n, step int) []int {
+	offsets := []int{0}
+	for off := 0; off+benchPageSize < n; off += step {
+		offsets = append(offsets, off+step)
+	}
+	return offsets
 }
 
 func renderPages(tb testing.TB, n int) *renderedPages {
 	tb.Helper()
-	r := &renderedPages{n: n}
+	r := &renderedPages{n: n, at: map[int][2]int{}}
 	pageCount := (n + benchPageSize - 1) / benchPageSize
-	for off := 0; off < n || off == 0; off += benchPageSize {
+	for _, off := range append(serverOffsets(n), keyedOffsets(n)...) {
+		if _, done := r.at[off]; done {
+			continue
+		}
 		end := min(off+benchPageSize, n)
 		summaries := make([]wireToken, 0, end-off)
 		for i := off; i < end; i++ {
@@ -151,7 +176,7 @@ func renderPages(tb testing.TB, n int) *renderedPages {
 			"summaries": summaries,
 			"pagination": map[string]any{
 				"item_count": n, "item_start": off + 1, "item_end": end,
-				"page_count": pageCount, "page_index": off/benchPageSize + 1, "page_offset": off, "page_size": benchPageSize,
+				"page_count": pageCount, "page_index": (off+benchPageSize-1)/benchPageSize + 1, "page_offset": off, "page_size": benchPageSize,
 				"next_page_offset": next, "previous_page_offset": prev,
 			},
 			"sorting": map[string]any{"direction": "asc", "field": "id"},
@@ -159,11 +184,8 @@ func renderPages(tb testing.TB, n int) *renderedPages {
 		if err != nil {
 			tb.Fatal(err)
 		}
+		r.at[off] = [2]int{len(r.data), len(r.data) + len(body)}
 		r.data = append(r.data, body...)
-		r.ends = append(r.ends, len(r.data))
-		if n == 0 {
-			break
-		}
 	}
 	r.data = append([]byte(nil), r.data...) // one allocation of the exact size
 	return r
@@ -174,13 +196,15 @@ type benchServer struct {
 	*httptest.Server
 	pages *renderedPages
 	delay time.Duration
-	hits  []atomic.Int64 // requests per page
+	hits  map[int]*atomic.Int64 // requests per page, by offset
 }
 
 func newBenchServer(tb testing.TB, n int, delay time.Duration) *benchServer {
 	tb.Helper()
-	s := &benchServer{pages: renderPages(tb, n), delay: delay}
-	s.hits = make([]atomic.Int64, len(s.pages.ends))
+	s := &benchServer{pages: renderPages(tb, n), delay: delay, hits: map[int]*atomic.Int64{}}
+	for off := range s.pages.at {
+		s.hits[off] = new(atomic.Int64)
+	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.Close)
 	return s
@@ -189,16 +213,15 @@ func newBenchServer(tb testing.TB, n int, delay time.Duration) *benchServer {
 func (s *benchServer) serve(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	offset, _ := strconv.Atoi(q.Get("pagination[offset]"))
-	k := offset / benchPageSize
-	if offset%benchPageSize != 0 || k >= len(s.hits) || q.Get("pagination[page_size]") != strconv.Itoa(benchPageSize) || r.URL.Path != "/api/v1/api_token" {
+	body := s.pages.page(offset)
+	if body == nil || q.Get("pagination[page_size]") != strconv.Itoa(benchPageSize) || r.URL.Path != "/api/v1/api_token" {
 		http.Error(w, `{"status":"error","code":"invalid_value","message":"unexpected request"}`, http.StatusBadRequest)
 		return
 	}
 	if s.delay > 0 {
 		time.Sleep(s.delay) // simulated network and server latency
 	}
-	s.hits[k].Add(1)
-	body := s.pages.page(k)
+	s.hits[offset].Add(1)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)
@@ -206,18 +229,23 @@ func (s *benchServer) serve(w http.ResponseWriter, r *http.Request) {
 
 // resetHits zeroes the per-page request counters.
 func (s *benchServer) resetHits() {
-	for k := range s.hits {
-		s.hits[k].Store(0)
+	for _, h := range s.hits {
+		h.Store(0)
 	}
 }
 
-// checkHits fails unless every page was requested exactly want times since
-// the last reset, and resets the counters.
-func (s *benchServer) checkHits(tb testing.TB, want int64) {
+// checkHits fails unless the pages at offsets were requested exactly want
+// times each since the last reset, and no other page was; and resets the
+// counters.
+func (s *benchServer) checkHits(tb testing.TB, offsets []int, want int64) {
 	tb.Helper()
-	for k := range s.hits {
-		if got := s.hits[k].Swap(0); got != want {
-			tb.Fatalf("page at offset %d requested %d times, want %d", k*benchPageSize, got, want)
+	for off, h := range s.hits {
+		w := int64(0)
+		if slices.Contains(offsets, off) {
+			w = want
+		}
+		if got := h.Swap(0); got != w {
+			tb.Fatalf("page at offset %d requested %d times, want %d", off, got, w)
 		}
 	}
 }
@@ -421,8 +449,10 @@ func BenchmarkAllPeakHeap(b *testing.B) {
 }
 
 // Benchmark 3: 50 pages from a server that takes 20 ms per page, walked
-// sequentially (baseline, sdk) and with WithConcurrency(8) (sdk-c8). Every walk must yield every token
-// once, in order, and request every page exactly once.
+// sequentially (baseline, sdk) and with WithConcurrency(8) (sdk-c8). Every
+// walk must yield every token once, in order, and request every page of
+// its walk exactly once: the baseline's 50, or the 51 of All in ID order,
+// whose pages after the first bring 99 new tokens.
 func BenchmarkAllSlowServer(b *testing.B) {
 	const n = 50 * benchPageSize
 	srv := newBenchServer(b, n, 20*time.Millisecond)
@@ -431,13 +461,17 @@ func BenchmarkAllSlowServer(b *testing.B) {
 		b.Run("impl="+impl, func(b *testing.B) {
 			walk := walkers[impl]
 			fn, done := checkOrder(b, n)
+			offsets := keyedOffsets(n)
+			if impl == "baseline" {
+				offsets = serverOffsets(n)
+			}
 			srv.resetHits()
 			for b.Loop() {
 				if err := walk(context.Background(), fn); err != nil {
 					b.Fatal(err)
 				}
 				done()
-				srv.checkHits(b, 1)
+				srv.checkHits(b, offsets, 1)
 			}
 		})
 	}
