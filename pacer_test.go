@@ -732,3 +732,28 @@ func TestPacerServesLowestRankFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestWalkLoopLeavesTheWaitToThePacer: in a parallel walk, a request's
+// retry after a 429 does not sleep the Retry-After itself; it goes straight
+// back to the pacer, which holds it until the walk's pause ends and then
+// serves the page the caller waits on first. Sleeping on its own as well,
+// that page would wake after the pause had ended and another page had
+// taken the place, costing it a whole further pause about half the time
+// (TestParallelWalkFailsAsFastAsSequential). Other answers back off as
+// usual.
+func TestWalkLoopLeavesTheWaitToThePacer(t *testing.T) {
+	c, err := NewClient(testToken, WithRetryWait(time.Second, 2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := c.walkLoop(4, nil)
+	if got := loop.Backoff(loop.RetryWaitMin, loop.RetryWaitMax, 0, answer(http.StatusTooManyRequests, "5")); got != 0 {
+		t.Errorf("after a 429 the walk's loop waits %s; want 0, the pacer's pause being the wait", got)
+	}
+	if got := loop.Backoff(loop.RetryWaitMin, loop.RetryWaitMax, 0, answer(http.StatusServiceUnavailable, "5")); got < 5*time.Second {
+		t.Errorf("after a 503 with Retry-After 5 the walk's loop waits %s; want at least 5s", got)
+	}
+	if got := loop.Backoff(loop.RetryWaitMin, loop.RetryWaitMax, 1, nil); got < time.Second || got > 2*time.Second {
+		t.Errorf("after a transport error the walk's loop waits %s; want the backoff, 1s to 2s", got)
+	}
+}

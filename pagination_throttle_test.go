@@ -2,11 +2,15 @@ package prefactor_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
 
 	prefactor "github.com/prefactor-sdk/prefactor-go"
+	"github.com/prefactor-sdk/prefactor-go/prefactortest"
 )
 
 // TestParallelWalkAgainstSlotLimitedServer: a parallel walk far more eager
@@ -34,5 +38,85 @@ func TestParallelWalkAgainstSlotLimitedServer(t *testing.T) {
 	}
 	if n := srv.Throttled(); n == 0 || n > 16 {
 		t.Errorf("the server sent %d 429s; want some (it was overloaded) and at most 16 (one burst)", n)
+	}
+}
+
+// TestParallelWalkNeedsNoRetriesOfItsOwn: against a server that serves 2
+// requests at once, a walk without retries lists every token sequentially;
+// with WithConcurrency(8) it must too. The 429s its own first burst draws
+// are the walk's business, not the pages' retries.
+func TestParallelWalkNeedsNoRetriesOfItsOwn(t *testing.T) {
+	const n, pageSize = 240, 10
+	for _, concurrency := range []int{1, 8} {
+		t.Run(fmt.Sprintf("concurrency %d", concurrency), func(t *testing.T) {
+			srv, want := newFake(t, n)
+			srv.SetLatency(2 * time.Millisecond) // requests overlap
+			srv.SetConcurrencyLimit(2)
+			srv.SetThrottleRetryAfter(0)
+			c := srv.Client(prefactor.WithMaxRetries(0))
+			var got []string
+			for tok, err := range c.APITokens.All(context.Background(), &prefactor.ListAPITokensOptions{PageSize: pageSize}, prefactor.WithConcurrency(concurrency)) {
+				if err != nil {
+					t.Fatalf("walk failed after %d tokens, %d 429s: %v", len(got), srv.Throttled(), err)
+				}
+				got = append(got, tok.ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("yielded %d tokens, want all %d in order", len(got), len(want))
+			}
+		})
+	}
+}
+
+// TestParallelWalkFailsAsFastAsSequential: when every page after the first
+// is answered 429 with "Retry-After: 1", a walk fails once the page its
+// caller waits on has spent its retries. With WithConcurrency(16) that
+// page goes first whenever the walk may send again, so the walk fails
+// within twice the time the sequential walk takes, and the pages fetched
+// ahead are cancelled rather than retried in turn.
+func TestParallelWalkFailsAsFastAsSequential(t *testing.T) {
+	const n, pageSize = 400, 10
+	type outcome struct {
+		elapsed  time.Duration
+		requests int
+		err      error
+	}
+	walk := func(concurrency int) outcome {
+		srv, _ := newFake(t, n)
+		c := srv.Client(prefactor.WithRetryWait(time.Second, time.Second)) // 3 retries, as by default
+		start := time.Now()
+		var err error
+		for tok, e := range c.APITokens.All(context.Background(), &prefactor.ListAPITokensOptions{PageSize: pageSize}, prefactor.WithConcurrency(concurrency)) {
+			if e != nil {
+				err = e
+				break
+			}
+			if tok != nil && srv.RequestCount() == 1 { // the first page is in: from now on, an outage
+				srv.FailNext(1<<20, prefactortest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+			}
+		}
+		return outcome{time.Since(start), srv.RequestCount(), err}
+	}
+	results := make(chan outcome, 2)
+	var seq, par outcome
+	go func() { results <- walk(1) }()
+	par = walk(16)
+	seq = <-results
+	for name, o := range map[string]outcome{"sequential": seq, "concurrency 16": par} {
+		if !errors.Is(o.err, prefactor.ErrRateLimited) {
+			t.Fatalf("%s: walk ended with %v; want the 429", name, o.err)
+		}
+		t.Logf("%s: failed after %s and %d requests", name, o.elapsed.Round(time.Millisecond), o.requests)
+	}
+	if seq.requests != 5 {
+		t.Errorf("sequential walk sent %d requests; want the first page and 4 attempts at the second", seq.requests)
+	}
+	if par.elapsed > 2*seq.elapsed {
+		t.Errorf("the parallel walk failed after %s, over twice the sequential walk's %s", par.elapsed, seq.elapsed)
+	}
+	// The first page, the burst of 16, and then only the page the caller
+	// waits on: one resend of its own 429 drawn in the burst, at most.
+	if par.requests > 1+16+4 {
+		t.Errorf("the parallel walk sent %d requests; want at most %d", par.requests, 1+16+4)
 	}
 }

@@ -39,51 +39,65 @@ const (
 
 // tokenList is the list the server serves: its pages rendered once, as the
 // API renders them, and the IDs in list order to check every walk against.
+// Pages are rendered at the offsets two kinds of walk ask for: those
+// next_page_offset leads to (multiples of 100), and those of the SDK's walk
+// in ID order, whose pages after the first start at the last token of the
+// page before (multiples of 99).
 type tokenList struct {
 	ids   []string
-	pages [][]byte
+	pages map[int][]byte // by offset
 }
 
 func renderList(tb testing.TB) *tokenList {
 	tb.Helper()
 	tokens := prefactortest.FakeTokens(nTokens)
-	l := &tokenList{}
+	l := &tokenList{pages: map[int][]byte{}}
+	for _, t := range tokens {
+		l.ids = append(l.ids, t.ID)
+	}
 	pageCount := (nTokens + pageSize - 1) / pageSize
-	for off := 0; off < nTokens; off += pageSize {
-		end := min(off+pageSize, nTokens)
-		summaries := make([]prefactor.APIToken, 0, end-off)
-		for _, t := range tokens[off:end] {
-			t.AvailableActions = nil // list summaries never carry it
-			summaries = append(summaries, t)
-			l.ids = append(l.ids, t.ID)
+	for _, step := range []int{pageSize, pageSize - 1} {
+		for off := 0; off == 0 || off+1 < nTokens; off += step {
+			if _, done := l.pages[off]; done {
+				continue
+			}
+			end := min(off+pageSize, nTokens)
+			summaries := make([]prefactor.APIToken, 0, end-off)
+			for _, t := range tokens[off:end] {
+				t.AvailableActions = nil // list summaries never carry it
+				summaries = append(summaries, t)
+			}
+			p := prefactor.Pagination{
+				ItemCount: nTokens, ItemStart: off + 1, ItemEnd: end,
+				PageCount: pageCount, PageIndex: (off+pageSize-1)/pageSize + 1, PageOffset: off, PageSize: pageSize,
+			}
+			if end < nTokens {
+				p.NextPageOffset = &end
+			}
+			if off > 0 {
+				prev := max(off-pageSize, 0)
+				p.PreviousPageOffset = &prev
+			}
+			body, err := json.Marshal(map[string]any{
+				"status":     "success",
+				"summaries":  summaries,
+				"pagination": p,
+				"sorting":    prefactor.Sorting{Field: prefactor.SortByID, Direction: prefactor.SortAsc},
+			})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			l.pages[off] = body
+			if end == nTokens {
+				break
+			}
 		}
-		p := prefactor.Pagination{
-			ItemCount: nTokens, ItemStart: off + 1, ItemEnd: end,
-			PageCount: pageCount, PageIndex: off/pageSize + 1, PageOffset: off, PageSize: pageSize,
-		}
-		if end < nTokens {
-			p.NextPageOffset = &end
-		}
-		if off > 0 {
-			prev := off - pageSize
-			p.PreviousPageOffset = &prev
-		}
-		body, err := json.Marshal(map[string]any{
-			"status":     "success",
-			"summaries":  summaries,
-			"pagination": p,
-			"sorting":    prefactor.Sorting{Field: prefactor.SortByID, Direction: prefactor.SortAsc},
-		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		l.pages = append(l.pages, body)
 	}
 	return l
 }
 
-// newServer serves l on loopback: the page at pagination[offset], which
-// must be a multiple of the page size, for pagination[page_size]=100.
+// newServer serves l on loopback: the page at pagination[offset], one of
+// those rendered, for pagination[page_size]=100.
 func newServer(tb testing.TB, l *tokenList) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -91,15 +105,15 @@ func newServer(tb testing.TB, l *tokenList) *httptest.Server {
 		if s := q.Get("pagination[offset]"); s != "" {
 			offset, _ = strconv.Atoi(s)
 		}
-		k := offset / pageSize
+		body, ok := l.pages[offset]
 		if r.URL.Path != "/api/v1/api_token" || q.Get("pagination[page_size]") != strconv.Itoa(pageSize) ||
-			offset < 0 || offset%pageSize != 0 || k >= len(l.pages) || r.Header.Get("Authorization") != "Bearer "+apiToken {
+			!ok || r.Header.Get("Authorization") != "Bearer "+apiToken {
 			http.Error(w, `{"status":"error","code":"invalid_value","message":"unexpected request"}`, http.StatusBadRequest)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(l.pages[k])))
-		_, _ = w.Write(l.pages[k])
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
 	}))
 	tb.Cleanup(srv.Close)
 	return srv
