@@ -1,7 +1,9 @@
 // Command revoke-stale revokes the API tokens nobody has used for a while.
 // By default it is a dry run: it lists the tokens it would revoke and
-// changes nothing. With -apply it revokes them, one by one, and lists each
-// one it revoked.
+// changes nothing. With -apply it revokes each stale token as the walk over
+// the list reaches it, and lists each one it revoked: a walk in ID order
+// yields every token once while the list changes, so it need not finish
+// listing first.
 //
 // Usage:
 //
@@ -26,8 +28,9 @@
 //
 //	revoke-stale: the API refused the token: bad_authtoken: … (HTTP 401)
 //
-// With -apply it stops at the first revocation that fails; the tokens
-// revoked before it stay revoked, and running it again picks up the rest.
+// With -apply it stops at the first revocation or list request that
+// fails; the tokens revoked before it stay revoked, and running it again
+// picks up the rest.
 //
 // Exit status:
 //
@@ -74,12 +77,6 @@ const (
 	exitAPI   = 1
 	exitUsage = 2
 )
-
-// stale is a token to revoke, and why.
-type stale struct {
-	tok    *prefactor.APIToken
-	reason string
-}
 
 // run is the program; it returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -130,58 +127,57 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitAPI
 	}
 
-	// List everything first, then act: the revocations do not disturb the
-	// pages still to come, and a failed listing revokes nothing.
-	var found []stale
-	total := 0
+	// Act as the walk goes. All walks in ID order, and a walk in ID order
+	// yields every token once however the list changes meanwhile (these
+	// revocations, or another client's), so nothing has to wait for the
+	// listing to end, and memory holds one page, not every stale token.
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	if *apply {
+		fmt.Fprintln(tw, "REVOKED\tWAS\tUNUSED")
+	} else {
+		fmt.Fprintln(tw, "ID\tSTATUS\tUNUSED")
+	}
+	total, stale := 0, 0
 	for tok, err := range client.APITokens.All(ctx, &prefactor.ListAPITokensOptions{AccountID: *account}) {
 		if err != nil {
+			_ = tw.Flush()
 			fmt.Fprintln(stderr, "revoke-stale: listing tokens:", demo.Describe(err))
+			if *apply && stale > 0 {
+				fmt.Fprintf(stderr, "revoke-stale: revoked %d stale tokens before the error; run again to revoke the rest.\n", stale)
+			}
 			return exitAPI
 		}
 		total++
 		if tok.Status == prefactor.TokenStatusRevoked {
 			continue
 		}
-		if reason, ok := demo.Unused(tok, now, time.Duration(unused)); ok {
-			found = append(found, stale{tok: tok, reason: reason})
+		reason, ok := demo.Unused(tok, now, time.Duration(unused))
+		if !ok {
+			continue
 		}
+		if *apply {
+			if _, err := client.APITokens.Revoke(ctx, tok.ID); err != nil {
+				_ = tw.Flush()
+				fmt.Fprintf(stderr, "revoke-stale: revoking %s: %s\n", tok.ID, demo.Describe(err))
+				fmt.Fprintf(stderr, "revoke-stale: revoked %d stale tokens before the error; run again to revoke the rest.\n", stale)
+				return exitAPI
+			}
+		}
+		stale++
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", tok.ID, tok.Status, reason)
 	}
-	if len(found) == 0 {
+	if stale == 0 {
 		fmt.Fprintf(stderr, "revoke-stale: none of the %d tokens has gone unused for %s as of %s.\n", total, unused.String(), demo.Date(now))
 		return exitOK
-	}
-
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	if !*apply {
-		fmt.Fprintln(tw, "ID\tSTATUS\tUNUSED")
-		for _, s := range found {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.tok.ID, s.tok.Status, s.reason)
-		}
-		if err := tw.Flush(); err != nil {
-			fmt.Fprintln(stderr, "revoke-stale:", err)
-			return exitAPI
-		}
-		fmt.Fprintf(stderr, "revoke-stale: dry run: would revoke %d of %d tokens, unused for %s as of %s; run with -apply to revoke them.\n", len(found), total, unused.String(), demo.Date(now))
-		return exitOK
-	}
-
-	fmt.Fprintln(tw, "REVOKED\tWAS\tUNUSED")
-	revoked := 0
-	for _, s := range found {
-		if _, err := client.APITokens.Revoke(ctx, s.tok.ID); err != nil {
-			_ = tw.Flush()
-			fmt.Fprintf(stderr, "revoke-stale: revoking %s: %s\n", s.tok.ID, demo.Describe(err))
-			fmt.Fprintf(stderr, "revoke-stale: revoked %d of %d stale tokens before the error; run again to revoke the rest.\n", revoked, len(found))
-			return exitAPI
-		}
-		revoked++
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.tok.ID, s.tok.Status, s.reason)
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintln(stderr, "revoke-stale:", err)
 		return exitAPI
 	}
-	fmt.Fprintf(stderr, "revoke-stale: revoked %d of %d tokens, unused for %s as of %s.\n", revoked, total, unused.String(), demo.Date(now))
+	if *apply {
+		fmt.Fprintf(stderr, "revoke-stale: revoked %d of %d tokens, unused for %s as of %s.\n", stale, total, unused.String(), demo.Date(now))
+	} else {
+		fmt.Fprintf(stderr, "revoke-stale: dry run: would revoke %d of %d tokens, unused for %s as of %s; run with -apply to revoke them.\n", stale, total, unused.String(), demo.Date(now))
+	}
 	return exitOK
 }
