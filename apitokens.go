@@ -46,8 +46,7 @@ import (
 // Delete) carries an idempotency key in its JSON body: the caller's, given
 // with [WithIdempotencyKey], or a random one. Every attempt repeats it, so
 // the server acts once, and the calls are retried like GETs: on transport
-// errors, bodies cut short, 429 and 5xx but 501 (see the README's retry
-// policy).
+// errors, bodies cut short, 429 and 5xx but 501 (docs/retries.md).
 //
 // # Errors
 //
@@ -205,23 +204,14 @@ func (s *APITokensService) list(ctx context.Context, q any, loop *retryablehttp.
 //		fmt.Println(tok.ID)
 //	}
 //
-// With no Sort it walks in ascending ID order, and with no PageSize it asks
-// pages of 100, the most the API serves. In ID order, either way, it yields
-// every token that exists for the whole walk exactly once and no token
-// twice, also while the caller or others create, revoke or delete tokens;
-// to do so it asks each page after the first from where the last token
-// yielded is, one more than PageSize. In any other order it follows the
-// server's next_page_offset, and a token may be missed or repeated if the
-// list changes meanwhile. docs/pagination.md says more.
-//
-// On the first error (the same kinds as List, plus [ErrPaginationStalled]
-// when the server's pages stop making progress) it yields (nil, err) once
-// and stops. Breaking out of the loop sends no further request. opts is
-// copied, never modified; each range over the result starts again. The
-// idempotency key, if any, goes with the first page only.
-//
-// [WithConcurrency](n) fetches up to n pages at once, with the same
-// guarantees and order.
+// With no Sort it walks in ascending ID order, in pages of 100 unless
+// PageSize says otherwise. In ID order, either way, it yields every token
+// that exists for the whole walk exactly once and no token twice, also
+// while the list changes; in any other order it follows next_page_offset,
+// and a change may skip or repeat a token (docs/pagination.md). On the
+// first error, [ErrPaginationStalled] included, it yields (nil, err) once
+// and stops; breaking out sends no further request. opts is copied; the
+// idempotency key goes with the first page only.
 func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, reqOpts ...RequestOption) iter.Seq2[*APIToken, error] {
 	o, cfg, err := listOptions(opts, reqOpts)
 	return func(yield func(*APIToken, error) bool) {

@@ -105,7 +105,7 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithMaxRetries sets how many times a failed request is retried (see the
-// retry policy in the README); 0 disables retries. Default: 3.
+// retry policy in docs/retries.md); 0 disables retries. Default: 3.
 func WithMaxRetries(n int) Option {
 	return func(c *clientConfig) error {
 		if n < 0 {

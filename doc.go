@@ -10,7 +10,9 @@
 //	}
 //	page, err := client.APITokens.List(ctx, &prefactor.ListAPITokensOptions{PageSize: 50})
 //
-// All walks every page for a for-range loop:
+// All walks every page for a for-range loop, by default in ID order, which
+// yields every token that exists for the whole walk exactly once, also
+// while the loop or others create, revoke or delete tokens:
 //
 //	for tok, err := range client.APITokens.All(ctx, nil) {
 //		if err != nil {
@@ -19,8 +21,8 @@
 //		fmt.Println(tok.ID, tok.Status)
 //	}
 //
-// With WithConcurrency(n) it fetches up to n pages at once and still yields
-// every token once, in server order:
+// With WithConcurrency(n) it fetches up to n pages at once, with the same
+// order and guarantees:
 //
 //	for tok, err := range client.APITokens.All(ctx, nil, prefactor.WithConcurrency(8)) {
 //
@@ -48,11 +50,11 @@
 //
 // # Retries
 //
-// Requests that are safe to repeat are retried on transport errors, 429 and
-// 5xx (but 501), with exponential backoff and jitter, honouring the server's
-// Retry-After. GETs are safe to repeat; so are the calls that change
-// something, because each carries an idempotency key (WithIdempotencyKey,
-// or a random one) that every attempt repeats, so the server acts once.
+// Requests are retried on transport errors, 429 and 5xx (but 501), with
+// exponential backoff and jitter, honouring the server's Retry-After. Every
+// request is safe to repeat: GETs, and the calls that change something,
+// because each carries an idempotency key (WithIdempotencyKey, or a random
+// one) that every attempt repeats, so the server acts once.
 // See WithMaxRetries, WithRetryWait, WithRetryAfterLimit and WithTimeout.
 //
 // # Security

@@ -40,25 +40,11 @@ func WithIdempotencyKey(key string) RequestOption {
 	}
 }
 
-// WithConcurrency lets [APITokensService.All] fetch up to n pages at once;
-// other methods ignore it. The walk still yields items in server order,
-// each exactly once, and sends the idempotency key with the first page only.
-//
-// The first page is fetched alone; its pagination gives the offsets of the
-// others, fetched with up to n requests in flight and at most 2n pages held
-// ahead of the caller. After a 429 no request of the walk starts until the
-// Retry-After has passed; the walk then keeps in flight only as many
-// requests as the server accepted, and a 429 the walk's own eagerness drew
-// does not use up a page's retries (the README's Pagination section has the
-// details). A page off the computed offsets, or an empty one, makes the
-// walk follow next_page_offset one page at a time. Breaking out, an error
-// or a cancelled ctx cancels the requests in flight, and the iterator
-// returns only once they have finished.
-//
-// n below 1 means 1 (the default: one page after another); n above 16
-// means 16. With [WithHTTPClient], give the transport at least n idle
-// connections per host (MaxIdleConnsPerHost) so that connections are
-// reused.
+// WithConcurrency lets [APITokensService.All] fetch up to n pages at once,
+// with the same order and guarantees, pacing itself after a 429 (see
+// docs/pagination.md); other methods ignore it. n below 1 means 1, the
+// default; above 16, 16. With [WithHTTPClient], give the transport at least
+// n idle connections per host.
 func WithConcurrency(n int) RequestOption {
 	return func(c *requestConfig) { c.concurrency = min(max(n, 1), maxConcurrency) }
 }
