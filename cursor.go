@@ -21,6 +21,9 @@ import "fmt"
 //     one item, moved by the drift just seen (the drop in item_count, at
 //     most a page), so that a caller who deletes every item it is given
 //     still costs about one request a page.
+//   - spend bounds the pages in a row that bring nothing new by what
+//     finding the walk's place again can take, so a server whose pages go
+//     nowhere ends the walk with ErrPaginationStalled.
 //
 // Items created or deleted during the walk may or may not be yielded, but
 // never twice. The cursor holds one key and a few counts, whatever the

@@ -57,8 +57,8 @@ func pacedBackoff(min, max time.Duration, attempt int, resp *http.Response) time
 //     concurrency. Probing sooner costs a whole pause each time it fails.
 //   - Attempts waiting for a place get it in rank order.
 //
-// A 429 drawn while other attempts of the walk were in flight is the
-// walk's own doing: the pacer, having lowered its limit, sends the request
+// A 429 drawn while other attempts of the walk were in flight (when it
+// was sent, or since) is the walk's own doing: the pacer, having lowered its limit, sends the request
 // again itself (a list is a GET), up to the walk's concurrency times, so
 // that it does not use up the request's retries. A 429 to an attempt sent
 // alone goes back to the retry loop like any answer.
@@ -77,6 +77,7 @@ type pacer struct {
 	lim       int           // attempts allowed in flight, 1..ceil
 	inFlight  int           // attempts acquired and not released
 	seq       uint64        // counts acquires and releases, ordering them
+	lastStart uint64        // seq of the latest acquire
 	until     time.Time     // no attempt starts before this: the pause after a 429
 	quiet     time.Duration // quiet period of the last 429
 	calm      time.Time     // when the limit may rise by one; zero: never yet
@@ -198,6 +199,7 @@ func (p *pacer) acquire(ctx context.Context, rank int) (ticket, error) {
 			p.leave(rank)
 			p.seq++
 			t := ticket{start: p.seq, company: p.inFlight}
+			p.lastStart = p.seq
 			p.inFlight++
 			p.remember(t.start)
 			p.mu.Unlock()
@@ -237,8 +239,8 @@ func (p *pacer) wake() {
 // release ends the attempt of t, which got HTTP status (0 for none: a
 // transport error, a cancelled request). A 429 starts or extends the pause
 // by retryAfter (pauseFor's choice) with jitter, and lowers the limit to
-// what the server sustained. eager reports a 429 that came while other
-// attempts of the walk were in flight; see pacer.
+// what the server sustained. eager reports a 429 to an attempt whose
+// flight others of the walk shared; see pacer.
 func (p *pacer) release(t ticket, status int, retryAfter time.Duration) (eager bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -281,7 +283,10 @@ func (p *pacer) release(t ticket, status int, retryAfter time.Duration) (eager b
 	if calm := now.Add(p.quiet); begins || calm.After(p.calm) {
 		p.calm = calm
 	}
-	return t.company > 0
+	// Others of the walk were in flight at some moment of its flight: when
+	// it started, or since. Which of them reached the server first is
+	// chance.
+	return t.company > 0 || p.lastStart > t.start
 }
 
 // limit returns how many attempts may be in flight now.

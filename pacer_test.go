@@ -757,3 +757,21 @@ func TestWalkLoopLeavesTheWaitToThePacer(t *testing.T) {
 		t.Errorf("after a transport error the walk's loop waits %s; want the backoff, 1s to 2s", got)
 	}
 }
+
+// TestPacerEagerWhateverTheOrderOfArrival: attempts sent together reach
+// the server in any order, so a 429 to the first one sent is the walk's
+// doing as much as one to the last: any attempt started during its flight
+// makes it so.
+func TestPacerEagerWhateverTheOrderOfArrival(t *testing.T) {
+	p := newPacer(4, newFakeClock())
+	first := take(t, p, 1)[0] // alone when sent
+	later := take(t, p, 1)[0]
+	if !p.release(first, http.StatusTooManyRequests, 0) {
+		t.Error("a 429 to the first of two attempts in flight is not the walk's doing")
+	}
+	p.release(later, http.StatusOK, 0)
+	alone := take(t, p, 1)[0]
+	if p.release(alone, http.StatusTooManyRequests, 0) {
+		t.Error("a 429 to an attempt that flew alone is counted as the walk's doing")
+	}
+}

@@ -187,36 +187,39 @@ func (w *walk[T]) byKey(ctx context.Context, page *Page[T], resp *http.Response,
 	c := &cursor[T]{key: w.key, desc: w.order.Direction == SortDesc, size: min(w.size+1, maxPageSize)}
 	for {
 		fresh, ok, err := c.check(page, offset)
-		if err != nil {
+		switch {
+		case err != nil:
 			w.fail(fmt.Errorf("prefactor: %s: %w", w.op, err))
 			return
-		}
-		if ok {
+		case !ok:
+			if offset, err = c.retreat(page, offset); err != nil {
+				w.fail(w.stalled("%v", err))
+				return
+			}
+		default:
 			if !w.deliver(fresh, resp, nil) {
 				return
 			}
-			next, more, err := c.advance(page, offset, fresh)
-			switch {
-			case err != nil:
+			var more bool
+			offset, more, err = c.advance(page, offset, fresh)
+			if err != nil {
 				w.fail(w.stalled("%v", err))
 				return
-			case !more:
+			}
+			if !more {
 				return
-			case w.concurrency > 1:
-				// Fetch ahead until a page fails its check, which comes back
-				// here, or the pages planned run out.
-				if page, resp, offset, more = w.keyedAhead(ctx, c, next); !more {
+			}
+			if w.concurrency > 1 {
+				// Fetch ahead from there until a page fails its check,
+				// which comes back here, or the plan runs out, which
+				// leaves the offset to go on from.
+				if page, resp, offset, more = w.keyedAhead(ctx, c, offset); !more {
 					return
 				}
 				if page != nil {
 					continue
 				}
-				next = offset
 			}
-			offset = next
-		} else if offset, err = c.retreat(page, offset); err != nil {
-			w.fail(w.stalled("%v", err))
-			return
 		}
 		page, resp, err = w.fetch(ctx, pageRequest{offset: offset, size: c.size})
 		if err != nil {
