@@ -139,7 +139,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		if err != nil {
-			return false, &stopped{fmt.Errorf("%w (last attempt: %v)", ctx.Err(), err)}
+			// Quoted, not wrapped: cut like any text from a server.
+			last := shorten(err.Error(), 2*maxShown, c.token.Reveal())
+			return false, &stopped{fmt.Errorf("%w (last attempt: %s)", ctx.Err(), last)}
 		}
 		return false, &stopped{ctx.Err()}
 	case err != nil || !success:

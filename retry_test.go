@@ -352,3 +352,16 @@ func TestRetryDecisionLogLines(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelledCallCutsTheLastAttempt: a call whose context ends quotes
+// its last attempt's failure, cut like any text a server could make long:
+// here a URL with an ID of 20,000 characters.
+func TestCancelledCallCutsTheLastAttempt(t *testing.T) {
+	c, _ := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) { <-r.Context().Done() })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := c.APITokens.Get(ctx, strings.Repeat("x", 20_000))
+	if !errors.Is(err, context.DeadlineExceeded) || len(err.Error()) > 1000 {
+		t.Errorf("error of %d bytes, %.120q…; want context.DeadlineExceeded in at most 1000", len(err.Error()), err)
+	}
+}

@@ -129,7 +129,11 @@ func (t *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, err
 	}
-	resp.Body = &timedBody{ReadCloser: resp.Body, t: t, ctx: ctx, parent: parent, cancel: cancel}
+	body := resp.Body
+	if body == nil { // a caller's transport may leave it out; http.Client would fill it in
+		body = http.NoBody
+	}
+	resp.Body = &timedBody{ReadCloser: body, t: t, ctx: ctx, parent: parent, cancel: cancel}
 	return resp, nil
 }
 

@@ -292,3 +292,25 @@ func TestFailedCallKeepsIdleConnections(t *testing.T) {
 		t.Errorf("five calls, two of them 404s, opened %d connections; want 1", n)
 	}
 }
+
+// TestCallerTransportWithoutBody: a caller's RoundTripper, a test double
+// say, may answer with a nil Body, which http.Client itself tolerates;
+// every call gets an answer or an error, never a panic.
+func TestCallerTransportWithoutBody(t *testing.T) {
+	for _, status := range []int{http.StatusOK, http.StatusNoContent, http.StatusInternalServerError} {
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: status, Header: http.Header{}, Request: r}, nil
+		})
+		c, err := NewClient(testToken, WithHTTPClient(&http.Client{Transport: rt}), WithMaxRetries(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.APITokens.Delete(context.Background(), "tok_1")
+		if wantErr := status >= 300; (err != nil) != wantErr {
+			t.Errorf("Delete, status %d without a body: %v", status, err)
+		}
+		if _, err := c.APITokens.Get(context.Background(), "tok_1"); err == nil {
+			t.Errorf("Get, status %d without a body: no error", status)
+		}
+	}
+}
