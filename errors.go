@@ -89,7 +89,9 @@ type APIError struct {
 	Path   string
 	// RequestID is the server's request ID header (X-Request-Id), when sent.
 	RequestID string
-	// Attempts is how many times the request was sent, retries included.
+	// Attempts is how many attempts the retry loop made, the first
+	// included. A parallel walk may also have sent the request again after
+	// 429s its own eagerness drew; those are not counted.
 	Attempts int
 }
 

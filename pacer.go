@@ -116,12 +116,23 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 			status = resp.StatusCode
 		}
 		eager := p.release(t, status, p.pauseFor(resp))
-		resendable := req.Method == http.MethodGet && (req.Body == nil || req.Body == http.NoBody)
-		if !eager || !resendable || resent >= p.ceil {
+		if !eager || resent >= p.ceil || !p.resendable(req, resp) {
 			return resp, err
 		}
 		drainClose(resp.Body)
 	}
+}
+
+// resendable reports whether the pacer may send req again after resp, a
+// 429: req is a GET without a body, and the wait resp asks for is one the
+// request's retry loop would take too (waitRefused), so that a call told
+// to wait too long ends with the 429 as it would alone.
+func (p *pacer) resendable(req *http.Request, resp *http.Response) bool {
+	if req.Method != http.MethodGet || (req.Body != nil && req.Body != http.NoBody) {
+		return false
+	}
+	wait, ok := retryAfter(resp)
+	return !ok || waitRefused(req.Context(), wait, p.retryAfterLimit) == ""
 }
 
 // pauseFor returns how long a 429 answer pauses the walk: its Retry-After,

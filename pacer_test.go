@@ -775,3 +775,37 @@ func TestPacerEagerWhateverTheOrderOfArrival(t *testing.T) {
 		t.Error("a 429 to an attempt that flew alone is counted as the walk's doing")
 	}
 }
+
+// TestPacerResendsOnlyWhatTheLoopWouldRetry: a 429 the walk drew itself is
+// sent again only if the request's retry loop would wait it out too: not
+// when its Retry-After is over WithRetryAfterLimit, nor when it could
+// outlast the request's deadline. The call then ends with the 429 at once,
+// as it does alone.
+func TestPacerResendsOnlyWhatTheLoopWouldRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		retryAfter string
+		deadline   time.Duration
+	}{
+		{"over the limit", "3600", pacerWait},
+		{"past the deadline", "5", 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPacer(2, nil)
+			p.retryAfterLimit = time.Minute
+			var sent atomic.Int32
+			p.next = roundTripFunc(func(*http.Request) (*http.Response, error) {
+				sent.Add(1)
+				return answer(http.StatusTooManyRequests, tc.retryAfter), nil
+			})
+			other, _ := p.acquire(context.Background(), 0) // in flight: the 429 is the walk's doing
+			defer p.release(other, http.StatusOK, 0)
+			ctx, cancel := context.WithTimeout(context.Background(), tc.deadline)
+			defer cancel()
+			req := httptest.NewRequest(http.MethodGet, "http://h/", nil).WithContext(ctx)
+			if resp, err := p.RoundTrip(req); err != nil || resp.StatusCode != http.StatusTooManyRequests || sent.Load() != 1 {
+				t.Errorf("RoundTrip = %v, %v after %d sends; want the 429 after 1", resp, err, sent.Load())
+			}
+		})
+	}
+}

@@ -95,14 +95,24 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 		return decision{reason: fmt.Sprintf("status %d is final", status)}
 	}
 	if asked, ok := retryAfter(resp); ok {
-		if asked > c.retryAfterLimit {
-			return decision{reason: fmt.Sprintf("status %d asks to wait %s, over the %s limit", status, asked, c.retryAfterLimit)}
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= maxJittered(asked) {
-			return decision{reason: fmt.Sprintf("status %d asks to wait %s, which could outlast the context's deadline", status, asked)}
+		if why := waitRefused(ctx, asked, c.retryAfterLimit); why != "" {
+			return decision{reason: fmt.Sprintf("status %d %s", status, why)}
 		}
 	}
 	return decision{retry: true, reason: fmt.Sprintf("status %d", status)}
+}
+
+// waitRefused says why a Retry-After of asked is not to be waited out, or
+// "" when it is: it is over the limit, or, jitter included, it could
+// outlast ctx's deadline.
+func waitRefused(ctx context.Context, asked, limit time.Duration) string {
+	if asked > limit {
+		return fmt.Sprintf("asks to wait %s, over the %s limit", asked, limit)
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= maxJittered(asked) {
+		return fmt.Sprintf("asks to wait %s, which could outlast the context's deadline", asked)
+	}
+	return ""
 }
 
 // stopped is what checkRetry returns when an attempt ends the call at once,
