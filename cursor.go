@@ -15,28 +15,32 @@ import "fmt"
 //     missed.
 //   - retreat, for a page that starts past the last key (items before its
 //     offset were deleted, so the list moved up), steps back: by the drop
-//     in item_count, doubling on each further miss. Offset 0 always passes,
-//     so the misses of one page are bounded by the log of its offset.
+//     in item_count, at most a page, then twice as far on each further
+//     miss. Offset 0 always passes, so the misses of one page are bounded
+//     by the log of its offset.
 //   - advance asks the next page where the last key is, so it overlaps by
 //     one item, moved by the drift just seen (the drop in item_count, at
 //     most a page), so that a caller who deletes every item it is given
 //     still costs about one request a page.
 //   - spend bounds the pages in a row that bring nothing new by what
-//     finding the walk's place again can take, so a server whose pages go
-//     nowhere ends the walk with ErrPaginationStalled.
+//     finding the walk's place again can take, counted from what the walk
+//     received, not what the server declares; past it the walk ends with
+//     ErrPaginationStalled.
 //
 // Items created or deleted during the walk may or may not be yielded, but
 // never twice. The cursor holds one key and a few counts, whatever the
 // length of the list.
 type cursor[T any] struct {
-	key  func(T) string
-	desc bool
-	size int // page size asked after the first page: one more than the caller's, to overlap
+	key   func(T) string
+	desc  bool
+	start int // the walk's first offset
+	size  int // page size asked after the first page: one more than the caller's, to overlap
 
 	last      string // the last key yielded
-	have      bool   // whether a key was yielded yet
+	yielded   int    // keys yielded so far
 	count     int    // item_count of the last page accepted
 	counted   bool   // whether count is known
+	served    int    // the most items the server serves a page, as far as seen; c.size until it serves fewer
 	step      int    // how far the last retreat stepped back; 0 after an accepted page
 	fruitless int    // pages in a row that brought nothing new
 }
@@ -51,11 +55,12 @@ func (c *cursor[T]) after(a, b string) bool {
 
 // check returns the items of page, fetched at offset, that come after the
 // last key yielded, and whether the page may be yielded at all (see
-// cursor). It returns an error when the page is not where it was asked
-// for, or not in the key order the server said it applied.
+// cursor). It returns an error when the page is not in the key order the
+// server said it applied, or comes without the pagination the walk goes
+// by.
 func (c *cursor[T]) check(page *Page[T], offset int) (fresh []T, ok bool, err error) {
-	if p := page.Pagination; p != nil && p.PageOffset != offset {
-		return nil, false, fmt.Errorf("asked for the page at offset %d, the server answered page_offset %d", offset, p.PageOffset)
+	if page.Pagination == nil {
+		return nil, false, fmt.Errorf("the page at offset %d has no pagination", offset)
 	}
 	items := page.Items
 	for i := 1; i < len(items); i++ {
@@ -63,7 +68,7 @@ func (c *cursor[T]) check(page *Page[T], offset int) (fresh []T, ok bool, err er
 			return nil, false, fmt.Errorf("the page at offset %d is not in the order of its sorting: %q then %q", offset, a, b)
 		}
 	}
-	if !c.have {
+	if c.yielded == 0 {
 		return items, true, nil
 	}
 	j := 0
@@ -77,60 +82,66 @@ func (c *cursor[T]) check(page *Page[T], offset int) (fresh []T, ok bool, err er
 }
 
 // retreat returns the offset to ask after page, fetched at offset, failed
-// check: back by the drop in item_count since the last accepted page, or
-// twice the last step, whichever is more; never past the list's end.
+// check: back by the drop in item_count since the last accepted page, at
+// most a page, or twice the last step; never past the list's end.
 func (c *cursor[T]) retreat(page *Page[T], offset int) (int, error) {
-	if err := c.spend(page); err != nil {
+	if err := c.spend(); err != nil {
 		return 0, err
 	}
-	drop := 1
-	if p := page.Pagination; c.counted && p != nil {
-		drop = max(drop, c.count-p.ItemCount)
+	p := page.Pagination
+	if c.step == 0 {
+		// Items deleted after the walk's place count in the drop too:
+		// start with a page at most, and double.
+		c.step = max(1, min(c.count-p.ItemCount, c.size-1))
+	} else {
+		c.step *= 2
 	}
-	c.step = max(drop, 2*c.step)
 	back := offset - min(c.step, offset)
-	if p := page.Pagination; p != nil && p.ItemCount > 0 {
+	if p.ItemCount > 0 {
 		back = min(back, p.ItemCount-1)
 	}
 	return back, nil
 }
 
 // spend counts a page that brought nothing new, and returns an error when
-// there were more in a row than finding the walk's place in the list can
-// take: the steps back to offset 0, and every page from there on.
-func (c *cursor[T]) spend(page *Page[T]) error {
-	count := c.count
-	if p := page.Pagination; p != nil {
-		count = max(count, p.ItemCount)
-	}
+// there were more in a row than finding the walk's place again can take:
+// the steps back to offset 0, and every page from there to where the walk
+// was, which is at most the walk's start plus the keys it yielded.
+func (c *cursor[T]) spend() error {
 	c.fruitless++
-	if budget := 64 + 2*count/(c.size-1); c.fruitless > budget {
-		return fmt.Errorf("%d pages in a row, up to a list of %d, brought nothing new and still name a next page", c.fruitless, count)
+	if budget := 64 + 2*(c.start+c.yielded)/(c.size-1); c.fruitless > budget {
+		return fmt.Errorf("%d pages in a row brought nothing new and still named a next page", c.fruitless)
 	}
 	return nil
 }
 
-// advance takes page, fetched at offset and accepted with fresh its new
-// items, into account and returns the offset of the next page; false after
-// the last page. It returns an error when spend does.
-func (c *cursor[T]) advance(page *Page[T], offset int, fresh []T) (int, bool, error) {
+// stride is how far apart the pages of a walk that nothing changes are:
+// the items a page brings, less the one of overlap.
+func (c *cursor[T]) stride() int { return max(1, min(c.size, c.served)-1) }
+
+// advance takes page into account, asked at offset for asked items and
+// accepted with fresh its new items, and returns the offset of the next
+// page; false after the last page. It returns an error when spend does.
+func (c *cursor[T]) advance(page *Page[T], offset, asked int, fresh []T) (int, bool, error) {
 	c.step = 0
 	p := page.Pagination
 	drift := 0
-	if p != nil && c.counted {
+	if c.counted {
 		drift = p.ItemCount - c.count
 	}
-	if p != nil {
-		c.count, c.counted = p.ItemCount, true
-	}
+	c.count, c.counted = p.ItemCount, true
 	if len(fresh) > 0 {
-		c.last, c.have, c.fruitless = c.key(fresh[len(fresh)-1]), true, 0
+		c.last, c.fruitless = c.key(fresh[len(fresh)-1]), 0
+		c.yielded += len(fresh)
 	}
-	if p == nil || p.NextPageOffset == nil {
+	if p.NextPageOffset == nil {
 		return 0, false, nil
 	}
+	if n := len(page.Items); n > 0 && n < asked {
+		c.served = n // a page short of what was asked, yet not the last
+	}
 	if len(fresh) == 0 {
-		if err := c.spend(page); err != nil {
+		if err := c.spend(); err != nil {
 			return 0, false, err
 		}
 		if len(page.Items) == 0 {

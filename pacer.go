@@ -58,10 +58,12 @@ func pacedBackoff(min, max time.Duration, attempt int, resp *http.Response) time
 //   - Attempts waiting for a place get it in rank order.
 //
 // A 429 drawn while other attempts of the walk were in flight (when it
-// was sent, or since) is the walk's own doing: the pacer, having lowered its limit, sends the request
-// again itself (a list is a GET), up to the walk's concurrency times, so
-// that it does not use up the request's retries. A 429 to an attempt sent
-// alone goes back to the retry loop like any answer.
+// was sent, or since) is the walk's own doing: the pacer, having lowered
+// its limit, sends the request again itself (a list is a GET), up to the
+// walk's concurrency times, so that it does not use up the request's
+// retries; unless the wait it asks for is one the request's retry loop
+// would not take either. A 429 to an attempt that flew alone goes back to
+// the retry loop like any answer.
 //
 // A pacer is safe for concurrent use.
 type pacer struct {
@@ -298,14 +300,6 @@ func (p *pacer) release(t ticket, status int, retryAfter time.Duration) (eager b
 	// it started, or since. Which of them reached the server first is
 	// chance.
 	return t.company > 0 || p.lastStart > t.start
-}
-
-// limit returns how many attempts may be in flight now.
-func (p *pacer) limit() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.creep(p.clk.now())
-	return p.lim
 }
 
 // creep raises the limit by one when a quiet period has passed since the

@@ -130,6 +130,14 @@ func notAcquired(t *testing.T, ch <-chan acquired, when string) {
 	}
 }
 
+// limit returns how many attempts p allows in flight now.
+func (p *pacer) limit() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.creep(p.clk.now())
+	return p.lim
+}
+
 // take acquires n tickets that the pacer allows at once; it fails the test
 // if any of them would have to wait.
 func take(t *testing.T, p *pacer, n int) []ticket {

@@ -184,7 +184,9 @@ func (w *walk[T]) stalled(format string, args ...any) error {
 // byKey walks in key order from page, the first, fetched at offset: the
 // cursor checks each page, and decides where to ask next.
 func (w *walk[T]) byKey(ctx context.Context, page *Page[T], resp *http.Response, offset int) {
-	c := &cursor[T]{key: w.key, desc: w.order.Direction == SortDesc, size: min(w.size+1, maxPageSize)}
+	size := min(w.size+1, maxPageSize)
+	c := &cursor[T]{key: w.key, desc: w.order.Direction == SortDesc, start: offset, size: size, served: size}
+	asked := w.size
 	for {
 		fresh, ok, err := c.check(page, offset)
 		switch {
@@ -201,7 +203,7 @@ func (w *walk[T]) byKey(ctx context.Context, page *Page[T], resp *http.Response,
 				return
 			}
 			var more bool
-			offset, more, err = c.advance(page, offset, fresh)
+			offset, more, err = c.advance(page, offset, asked, fresh)
 			if err != nil {
 				w.fail(w.stalled("%v", err))
 				return
@@ -210,18 +212,20 @@ func (w *walk[T]) byKey(ctx context.Context, page *Page[T], resp *http.Response,
 				return
 			}
 			if w.concurrency > 1 {
-				// Fetch ahead from there until a page fails its check,
-				// which comes back here, or the plan runs out, which
-				// leaves the offset to go on from.
-				if page, resp, offset, more = w.keyedAhead(ctx, c, offset); !more {
+				r := w.keyedAhead(ctx, c, offset)
+				switch {
+				case r.over:
 					return
-				}
-				if page != nil {
+				case r.missed != nil:
+					// A page ahead failed its check: step back from it.
+					page, resp, offset, asked = r.missed, r.resp, r.offset, c.size
 					continue
 				}
+				offset = r.offset
 			}
 		}
-		page, resp, err = w.fetch(ctx, pageRequest{offset: offset, size: c.size})
+		asked = c.size
+		page, resp, err = w.fetch(ctx, pageRequest{offset: offset, size: asked})
 		if err != nil {
 			w.deliver(nil, resp, err)
 			return
@@ -229,64 +233,72 @@ func (w *walk[T]) byKey(ctx context.Context, page *Page[T], resp *http.Response,
 	}
 }
 
+// aheadResult is how keyedAhead ended.
+type aheadResult[T any] struct {
+	over bool // the walk is over: the last page, the consumer stopped, or an error it yielded
+	// missed is the first page that failed its check, fetched at offset
+	// with resp; nil when the planned pages ran out or one brought nothing
+	// new, and the walk goes on from offset.
+	missed *Page[T]
+	resp   *http.Response
+	offset int
+}
+
 // keyedAhead fetches the pages from offset on ahead, where they are if the
-// list does not change: each c.size-1 further. It yields each page the
-// cursor accepts. It returns the first page that failed its check, with its
-// response and offset, for byKey to step back from; or, when the planned
-// pages ran out or a page brought nothing new, a nil page and the offset to
-// go on from. more is false when the walk is over.
-func (w *walk[T]) keyedAhead(ctx context.Context, c *cursor[T], offset int) (page *Page[T], resp *http.Response, at int, more bool) {
-	count := c.count
+// list does not change: each a stride further (see cursor.stride). It
+// yields each page the cursor accepts, and says how it ended.
+func (w *walk[T]) keyedAhead(ctx context.Context, c *cursor[T], offset int) aheadResult[T] {
+	count, stride := c.count, c.stride()
 	plan := func(o int) int {
-		if o >= count-c.size { // the page at o reaches the end, as far as the plan knows
+		if o >= count-stride-1 { // the page at o reaches the end, as far as the plan knows
 			return -1
 		}
-		return o + c.size - 1
+		return o + stride
 	}
-	at, more = offset, true
+	r := aheadResult[T]{offset: offset}
 	w.ahead(ctx, offset, c.size, plan, func(f fetched[T]) bool {
 		if f.err != nil {
 			w.deliver(nil, f.resp, f.err)
-			more = false
+			r.over = true
 			return false
 		}
 		fresh, ok, err := c.check(f.page, f.offset)
 		switch {
 		case err != nil:
 			w.fail(fmt.Errorf("prefactor: %s: %w", w.op, err))
-			more = false
+			r.over = true
 			return false
 		case !ok:
-			page, resp, at = f.page, f.resp, f.offset
+			r.missed, r.resp, r.offset = f.page, f.resp, f.offset
 			w.depth = max(1, w.depth/2) // the list moved up: look less far ahead
 			return false
 		}
 		if !w.deliver(fresh, f.resp, nil) {
-			more = false
+			r.over = true
 			return false
 		}
-		next, goOn, err := c.advance(f.page, f.offset, fresh)
+		next, more, err := c.advance(f.page, f.offset, c.size, fresh)
 		switch {
 		case err != nil:
 			w.fail(w.stalled("%v", err))
-			more = false
-		case !goOn:
-			more = false
+			r.over = true
+		case !more:
+			r.over = true
 		case len(fresh) == 0:
 			// Nothing new: items were added before the planned pages,
 			// which now lag behind. Go on from where the cursor says, and
 			// look less far ahead.
-			at = next
+			r.offset = next
 			w.depth = max(1, w.depth/2)
 		case plan(f.offset) < 0:
-			at = next // the plan ran out, the list did not
+			r.offset = next // the plan ran out, the list did not
 		default:
 			w.depth = min(2*w.concurrency, w.depth+1)
 			return true
 		}
 		return false
 	})
-	return page, resp, at, more
+	return r
 }
 
 // byServer walks by the server's next_page_offset from page, the first,
@@ -299,7 +311,7 @@ func (w *walk[T]) byServer(ctx context.Context, page *Page[T], resp *http.Respon
 		if !w.deliver(page.Items, resp, nil) {
 			return
 		}
-		next, more, err := w.advance(page, offset)
+		next, more, err := w.serverNext(page, offset)
 		switch {
 		case err != nil:
 			w.fail(err)
@@ -331,7 +343,7 @@ func (w *walk[T]) serverAhead(ctx context.Context, plan pagePlan, offset int) (i
 		if !w.deliver(pageItems(f.page), f.resp, f.err) {
 			return false
 		}
-		next, goOn, err := w.advance(f.page, f.offset)
+		next, goOn, err := w.serverNext(f.page, f.offset)
 		switch {
 		case err != nil:
 			w.fail(err)
@@ -354,11 +366,11 @@ func pageItems[T any](p *Page[T]) []T {
 	return p.Items
 }
 
-// advance returns the server's next_page_offset for the page fetched at
+// serverNext returns the server's next_page_offset for the page fetched at
 // offset, false on the last page, or ErrPaginationStalled when the walk is
 // not moving forward: the next offset is not past offset, or maxEmptyRun
 // empty pages in a row still name a next page.
-func (w *walk[T]) advance(page *Page[T], offset int) (int, bool, error) {
+func (w *walk[T]) serverNext(page *Page[T], offset int) (int, bool, error) {
 	next, ok := page.NextOffset()
 	if !ok {
 		return 0, false, nil

@@ -2,12 +2,15 @@ package prefactor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -251,5 +254,164 @@ func TestAllStopsOnStalledPagination(t *testing.T) {
 				t.Errorf("ids = %v after %d requests; want [a] after 1", ids, rec.count())
 			}
 		})
+	}
+}
+
+// idList is a list server for walks in ID order, whose tests reshape its
+// answers or change the list as requests come: before is called with each
+// request's offset and size, shape may rewrite the page it answers.
+type idList struct {
+	mu     sync.Mutex
+	ids    []string // ascending
+	before func(l *idList, offset, size int)
+	shape  func(items []string, offset, size int, p map[string]any) []string
+	lists  int
+}
+
+func newIDList(n int) *idList {
+	l := &idList{}
+	for i := range n {
+		l.ids = append(l.ids, fmt.Sprintf("t%06d", i))
+	}
+	return l
+}
+
+// delete removes ids; the caller holds l.mu.
+func (l *idList) delete(ids ...string) {
+	l.ids = slices.DeleteFunc(l.ids, func(id string) bool { return slices.Contains(ids, id) })
+}
+
+func (l *idList) serve(w http.ResponseWriter, r *http.Request, _ int) {
+	q := r.URL.Query()
+	offset, _ := strconv.Atoi(q.Get("pagination[offset]"))
+	size, _ := strconv.Atoi(q.Get("pagination[page_size]"))
+	l.mu.Lock()
+	l.lists++
+	if l.before != nil {
+		l.before(l, offset, size)
+	}
+	items := l.ids[min(offset, len(l.ids)):min(offset+size, len(l.ids))]
+	p := map[string]any{"item_count": len(l.ids), "page_offset": offset, "page_size": size, "next_page_offset": nil}
+	if offset+size < len(l.ids) {
+		p["next_page_offset"] = offset + size
+	}
+	if l.shape != nil {
+		items = l.shape(items, offset, size, p)
+	}
+	body := map[string]any{"status": "success", "summaries": []map[string]string{}, "pagination": p, "sorting": map[string]string{"field": "id", "direction": "asc"}}
+	for _, id := range items {
+		body["summaries"] = append(body["summaries"].([]map[string]string), map[string]string{"id": id})
+	}
+	l.mu.Unlock()
+	b, _ := json.Marshal(body)
+	reply(w, http.StatusOK, string(b))
+}
+
+// walkIDList walks l in ID order and returns what it yielded, the list
+// requests it took, and the error.
+func walkIDList(t *testing.T, l *idList, concurrency int) ([]string, int, error) {
+	t.Helper()
+	c, _ := setup(t, l.serve)
+	var got []string
+	for tok, err := range c.APITokens.All(context.Background(), nil, WithConcurrency(concurrency)) {
+		if err != nil {
+			return got, l.lists, err
+		}
+		got = append(got, tok.ID)
+	}
+	return got, l.lists, nil
+}
+
+// A server that says item_count is 10^12 and answers every offset with the
+// same tokens brings nothing new after its first page; the walk ends with
+// ErrPaginationStalled after as many requests as what it received allows,
+// not as the count it was told.
+func TestAllStallsWithinWhatItReceived(t *testing.T) {
+	for _, concurrency := range []int{1, 4} {
+		l := newIDList(3)
+		l.shape = func(_ []string, _, _ int, p map[string]any) []string {
+			p["item_count"] = 1_000_000_000_000
+			p["next_page_offset"] = p["page_offset"].(int) + p["page_size"].(int)
+			return []string{"t000000", "t000001", "t000002"}
+		}
+		got, lists, err := walkIDList(t, l, concurrency)
+		if len(got) != 3 || !errors.Is(err, ErrPaginationStalled) || lists > 80 {
+			t.Errorf("concurrency %d: yielded %d, err %v after %d requests; want 3 and ErrPaginationStalled within 80", concurrency, len(got), err, lists)
+		}
+	}
+}
+
+// When the caller deletes the token it was just given while another
+// client deletes 2,000 tokens further on, the drop in item_count is not how
+// far the list moved before the walk's place: the walk steps back a page,
+// then twice as far, instead of by the whole drop, and does not crawl back.
+func TestAllStepsBackAPageAtFirst(t *testing.T) {
+	l := newIDList(6000)
+	done := false
+	l.before = func(l *idList, offset, _ int) {
+		if offset >= 2900 && !done {
+			done = true
+			l.delete(l.ids[offset:min(len(l.ids), offset+1)]...) // the last token yielded
+			l.delete(l.ids[offset+500 : offset+2500]...)         // and 2,000 after the walk's place
+		}
+	}
+	got, lists, err := walkIDList(t, l, 1)
+	if err != nil || len(got) != 4000 || !slices.IsSorted(got) {
+		t.Fatalf("yielded %d tokens, err %v; want the 4000 in order (the 3,999 left and the one deleted after it was yielded)", len(got), err)
+	}
+	// An unchanged walk of 6,000 takes 61 requests; this list ends shorter.
+	if lists > 45 {
+		t.Errorf("the walk took %d requests; want at most 45", lists)
+	}
+}
+
+// A server that serves at most 10 tokens a page, however many are asked:
+// a parallel walk plans its pages by what the server serves, not by what
+// it asked, and costs about what a sequential one does.
+func TestAllPlansByWhatTheServerServes(t *testing.T) {
+	for _, concurrency := range []int{1, 8} {
+		l := newIDList(1000)
+		l.shape = func(items []string, offset, _ int, p map[string]any) []string {
+			items = items[:min(len(items), 10)]
+			p["page_size"] = 10
+			if next := offset + 10; next < 1000 {
+				p["next_page_offset"] = next
+			} else {
+				p["next_page_offset"] = nil
+			}
+			return items
+		}
+		got, lists, err := walkIDList(t, l, concurrency)
+		if err != nil || len(got) != 1000 {
+			t.Fatalf("concurrency %d: yielded %d, %v", concurrency, len(got), err)
+		}
+		if lists > 130 {
+			t.Errorf("concurrency %d: %d requests for 1000 tokens served 10 a page; want at most 130", concurrency, lists)
+		}
+	}
+}
+
+// In ID order a page without pagination is an error: the walk would not
+// know whether it was the last, and ending there would skip the rest.
+func TestAllRefusesAPageWithoutPagination(t *testing.T) {
+	l := newIDList(500)
+	c, _ := setup(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 1 {
+			l.serve(w, r, n)
+			return
+		}
+		reply(w, http.StatusOK, `{"status":"success","summaries":[{"id":"t000099"},{"id":"t000100"}],"pagination":null,"sorting":null}`)
+	})
+	var got []string
+	var err error
+	for tok, e := range c.APITokens.All(context.Background(), nil) {
+		if e != nil {
+			err = e
+			break
+		}
+		got = append(got, tok.ID)
+	}
+	if len(got) != 100 || err == nil || !strings.Contains(err.Error(), "has no pagination") {
+		t.Errorf("yielded %d, err %v; want the first page and an error naming the missing pagination", len(got), err)
 	}
 }
