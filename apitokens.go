@@ -242,7 +242,7 @@ func (s *APITokensService) All(ctx context.Context, opts *ListAPITokensOptions, 
 			})
 		}
 		spec := walkSpec[*APIToken]{
-			op:          opListAPITokens,
+			named:       func(err error) error { return s.client.fail(opListAPITokens, err) },
 			start:       o.Offset,
 			size:        o.PageSize,
 			concurrency: cfg.concurrency,

@@ -65,7 +65,8 @@ func (c *cursor[T]) check(page *Page[T], offset int) (fresh []T, ok bool, err er
 	items := page.Items
 	for i := 1; i < len(items); i++ {
 		if a, b := c.key(items[i-1]), c.key(items[i]); !c.after(b, a) {
-			return nil, false, fmt.Errorf("the page at offset %d is not in the order of its sorting: %q then %q", offset, a, b)
+			return nil, false, fmt.Errorf("the page at offset %d is not in the order of its sorting: %q then %q",
+				offset, shorten(a, maxShown, ""), shorten(b, maxShown, "")) // the scrub comes where the error leaves
 		}
 	}
 	if c.yielded == 0 {

@@ -93,9 +93,12 @@ type fetchPage[T any] func(ctx context.Context, r pageRequest) (*Page[T], *http.
 
 // walkSpec describes a walk over a list.
 type walkSpec[T any] struct {
-	op          string // names the operation in errors
-	start, size int    // offset and page size of the first request
-	concurrency int    // pages fetched at once
+	// named makes an error of the walk's own (a page out of order, no
+	// progress) one that leaves the SDK: named with the operation and
+	// scrubbed of the token (Client.fail). Errors of fetch are so already.
+	named       func(error) error
+	start, size int // offset and page size of the first request
+	concurrency int // pages fetched at once
 	into        **http.Response
 	fetch       fetchPage[T]
 	// key returns an item's key, and order is the sorting by that key the
@@ -178,7 +181,7 @@ func (w *walk[T]) fail(err error) {
 
 // stalled is the error of a walk that stops making progress.
 func (w *walk[T]) stalled(format string, args ...any) error {
-	return fmt.Errorf("prefactor: %s: %w: "+format, append([]any{w.op, ErrPaginationStalled}, args...)...)
+	return w.named(fmt.Errorf("%w: "+format, append([]any{ErrPaginationStalled}, args...)...))
 }
 
 // byKey walks in key order from page, the first, fetched at offset: the
@@ -191,7 +194,7 @@ func (w *walk[T]) byKey(ctx context.Context, page *Page[T], resp *http.Response,
 		fresh, ok, err := c.check(page, offset)
 		switch {
 		case err != nil:
-			w.fail(fmt.Errorf("prefactor: %s: %w", w.op, err))
+			w.fail(w.named(err))
 			return
 		case !ok:
 			if offset, err = c.retreat(page, offset); err != nil {
@@ -265,7 +268,7 @@ func (w *walk[T]) keyedAhead(ctx context.Context, c *cursor[T], offset int) ahea
 		fresh, ok, err := c.check(f.page, f.offset)
 		switch {
 		case err != nil:
-			w.fail(fmt.Errorf("prefactor: %s: %w", w.op, err))
+			w.fail(w.named(err))
 			r.over = true
 			return false
 		case !ok:

@@ -415,3 +415,27 @@ func TestAllRefusesAPageWithoutPagination(t *testing.T) {
 		t.Errorf("yielded %d, err %v; want the first page and an error naming the missing pagination", len(got), err)
 	}
 }
+
+// A server can put anything in an ID, the bearer token or a megabyte: the
+// error of a page out of ID order quotes its IDs cut and scrubbed, as
+// every error that leaves the SDK.
+func TestAllOutOfOrderErrorIsScrubbedAndCut(t *testing.T) {
+	long := strings.Repeat("a", 1<<20)
+	c, _ := setup(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		body := fmt.Sprintf(`{"status":"success","summaries":[{"id":"%s"},{"id":"%s"}],`+
+			`"pagination":{"item_count":2,"page_offset":0,"page_size":100,"next_page_offset":null},"sorting":{"field":"id","direction":"asc"}}`,
+			"zz"+testToken, long)
+		reply(w, http.StatusOK, body)
+	})
+	var err error
+	for _, e := range c.APITokens.All(context.Background(), nil) {
+		err = e
+	}
+	if err == nil || !strings.Contains(err.Error(), "not in the order of its sorting") || !strings.HasPrefix(err.Error(), "prefactor: list API tokens: ") {
+		t.Fatalf("err = %.200v; want the page out of order, naming the operation", err)
+	}
+	noSecret(t, "error", err.Error())
+	if len(err.Error()) > 1000 {
+		t.Errorf("error of %d bytes; want the IDs cut", len(err.Error()))
+	}
+}
