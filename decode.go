@@ -32,11 +32,6 @@ import (
 // (compactToken), timestamps in UTC with a "Z" (parseUTC), and the same
 // few values on every token (known).
 
-// maxPageItems bounds the items of one page. The API sends at most 100; a
-// page of a million empty objects would otherwise cost hundreds of bytes of
-// memory for each three bytes received.
-const maxPageItems = 1000
-
 // errTooManyItems is the error for a page of more than maxPageItems items.
 var errTooManyItems = fmt.Errorf("%w: a page holds more than %d items", ErrResponseTooLarge, maxPageItems)
 
@@ -154,10 +149,6 @@ func (s span) in(text string) string {
 }
 
 var decoders = sync.Pool{New: func() any { return new(decoder) }}
-
-// maxPooledText keeps a page with unusually large values from pinning its
-// scratch space in the pool.
-const maxPooledText = 1 << 20
 
 func (d *decoder) release() {
 	if cap(d.text) <= maxPooledText {
@@ -626,10 +617,6 @@ type scanner struct {
 	b []byte
 	i int
 }
-
-// maxSkipDepth bounds the nesting of values the fast path skips; deeper
-// ones go to encoding/json, which has its own limit.
-const maxSkipDepth = 64
 
 var whitespace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 

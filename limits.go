@@ -18,6 +18,17 @@ const (
 	maxDrain = 64 << 10
 	// maxPooledBody is the largest body buffer kept for reuse.
 	maxPooledBody = 1 << 20
+	// maxPageItems bounds the items of one page. The API sends at most 100;
+	// a page of a million empty objects would otherwise cost hundreds of
+	// bytes of memory for each three bytes received.
+	maxPageItems = 1000
+	// maxSkipDepth bounds the nesting of values the fast decoder skips;
+	// deeper ones go to encoding/json, which has its own limit.
+	maxSkipDepth = 64
+	// maxPooledText is the largest text scratch space of the fast decoder
+	// kept for reuse, so that a page of unusually large values does not pin
+	// it in the pool.
+	maxPooledText = 1 << 20
 )
 
 // What an error holds of what the server sent.
