@@ -73,7 +73,7 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 	var readErr *readError
 	var urlErr *url.Error
 	switch {
-	case err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299:
+	case err == nil && is2xx(resp):
 		return decision{reason: "success"}
 	case errors.As(err, &readErr):
 		return decision{retry: true, reason: readErr.Error()}
@@ -101,6 +101,9 @@ func (c *Client) retryDecision(ctx context.Context, resp *http.Response, err err
 	}
 	return decision{retry: true, reason: fmt.Sprintf("status %d", status)}
 }
+
+// is2xx reports whether resp's status is a success.
+func is2xx(resp *http.Response) bool { return resp.StatusCode >= 200 && resp.StatusCode <= 299 }
 
 // waitRefused says why a Retry-After of asked is not to be waited out, or
 // "" when it is: it is over the limit, or, jitter included, it could
@@ -131,7 +134,7 @@ func (s *stopped) Error() string {
 // response or transport error. It reads a 2xx body (readSuccess), asks
 // retryDecision, and logs the decision for anything but a success.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	success := err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299
+	success := err == nil && is2xx(resp)
 	if success && ctx.Err() == nil {
 		err = readSuccess(resp)
 	}
@@ -174,7 +177,7 @@ func (c *Client) giveUp(resp *http.Response, err error, attempts int) (*http.Res
 		log.Debug("prefactor: giving up: retries used up", slog.Int("attempts", attempts))
 	}
 	if err == nil && resp != nil {
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if !is2xx(resp) {
 			return resp, c.apiError(resp, attempts)
 		}
 		// Retries ran out on bodies that did not arrive whole: readSuccess
