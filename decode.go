@@ -365,7 +365,7 @@ func (d *decoder) summaries() (tokenList, bool) {
 		d.slab = append(d.slab, APIToken{})
 		d.pending = append(d.pending, pending{})
 		t, p := &d.slab[n], &d.pending[n]
-		if !d.compactToken(t, p) && !d.object(tokenKeys, d.order[:], func(k int) bool { return d.tokenMember(k, t, p) }) {
+		if !d.compactToken(t, p) && !d.object(tokenKeys, d.order[:], func(k int) bool { d.space(); return d.tokenMember(uint8(k), t, p) }) {
 			return nil, false
 		}
 	}
@@ -373,19 +373,26 @@ func (d *decoder) summaries() (tokenList, bool) {
 	return d.finish(), true
 }
 
-// compactToken reads a token with the keys of the previous one in the same
-// order, each matched with its quotes and colon as one literal. At the
-// first difference it puts everything back and reports false, and object
-// reads the token instead (learning its order).
+// compactToken reads a token written as the previous one was: its keys in
+// the same order, each with its quotes and colon matched as one literal,
+// and no white space. At the first difference it puts everything back and
+// reports false, and object reads the token instead (learning its order).
 func (d *decoder) compactToken(t *APIToken, p *pending) bool {
 	start, nStrs, nTimes := d.i, d.nStrs, d.nTimes
 	var seen uint64
 	sep := byte('{')
 	for _, k := range d.order {
-		if k == 0 || seen&(1<<k) != 0 || !d.consume(sep) || !d.literal(tokenLiterals[k]) || !d.tokenMember(int(k), t, p) {
+		lit := tokenLiterals[k]
+		i := d.i
+		if k == 0 || seen&(1<<k) != 0 || len(d.b)-i <= len(lit) || d.b[i] != sep || string(d.b[i+1:i+1+len(lit)]) != lit {
 			break
 		}
-		if d.consume('}') {
+		d.i = i + 1 + len(lit)
+		if !d.tokenMember(k, t, p) {
+			break
+		}
+		if d.i < len(d.b) && d.b[d.i] == '}' {
+			d.i++
 			return true
 		}
 		seen, sep = seen|1<<k, ','
@@ -394,14 +401,14 @@ func (d *decoder) compactToken(t *APIToken, p *pending) bool {
 	return false
 }
 
-// tokenMember reads the value of key k of token t. Times go into t at
-// once; strings and pointers wait in p for finish.
-func (d *decoder) tokenMember(k int, t *APIToken, p *pending) bool {
+// tokenMember reads the value of key k of token t, which starts at once.
+// Times go into t; strings and pointers wait in p for finish.
+func (d *decoder) tokenMember(k uint8, t *APIToken, p *pending) bool {
 	switch k {
 	case tkID, tkType, tkAccountID, tkStatus, tkTokenScope:
 		return d.keep(k, p)
 	case tkCreatedBy, tkEnvironmentID, tkAgentID, tkAgentDeploymentID:
-		if d.literal("null") {
+		if d.null() {
 			return true
 		}
 		d.nStrs++
@@ -413,7 +420,7 @@ func (d *decoder) tokenMember(k int, t *APIToken, p *pending) bool {
 	case tkUpdatedAt:
 		return d.timeValue(&t.UpdatedAt)
 	case tkLastUsedAt:
-		if d.literal("null") {
+		if d.null() {
 			return true
 		}
 		d.nTimes++
@@ -423,10 +430,19 @@ func (d *decoder) tokenMember(k int, t *APIToken, p *pending) bool {
 	return false // available_actions: a type the fast path leaves to encoding/json
 }
 
+// null consumes null, with no white space before it.
+func (s *scanner) null() bool {
+	if len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
+		s.i += 4
+		return true
+	}
+	return false
+}
+
 // keep reads the string value of key k into p: the previous token's value
 // of k again when equal (one account ID serves a whole page), a known value
 // by its index, any other as a new span of the page's text.
-func (d *decoder) keep(k int, p *pending) bool {
+func (d *decoder) keep(k uint8, p *pending) bool {
 	v, ok := d.str()
 	if !ok {
 		return false
@@ -528,7 +544,6 @@ func (d *decoder) intPtr(dst **int) bool {
 // what encoding/json calls: the API's layout with parseUTC, straight from
 // the body, any other with that method.
 func (d *decoder) timeValue(dst *time.Time) bool {
-	d.space()
 	if t, n := parseUTC(d.b[d.i:]); n > 0 {
 		*dst = t
 		d.i += n
@@ -553,10 +568,18 @@ func parseUTC(b []byte) (time.Time, int) {
 	if len(b) < len(layout)+2 || b[0] != '"' || b[5] != '-' || b[8] != '-' || b[11] != 'T' || b[14] != ':' || b[17] != ':' {
 		return time.Time{}, 0
 	}
-	year, month, day := decimal(b[1:5]), decimal(b[6:8]), decimal(b[9:11])
-	hour, minute, sec := decimal(b[12:14]), decimal(b[15:17]), decimal(b[18:20])
-	if year < 0 || month < 1 || month > 12 || day < 1 || day > 31 ||
-		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+	// With its separators read as '0', the layout is three words of eight
+	// digits: 2006-01- 02T15:04 15:04:05.
+	const first, others, zeros = 0xff<<32 | 0xff<<56, 0xff<<16 | 0xff<<40, 0x3030303030303030
+	le := binary.LittleEndian
+	if !digits(le.Uint64(b[1:])&^first|first&zeros) || !digits(le.Uint64(b[9:])&^others|others&zeros) ||
+		!digits(le.Uint64(b[12:])&^others|others&zeros) {
+		return time.Time{}, 0
+	}
+	d := func(i int) int { return int(b[i] - '0') }
+	year, month, day := d(1)*1000+d(2)*100+d(3)*10+d(4), d(6)*10+d(7), d(9)*10+d(10)
+	hour, minute, sec := d(12)*10+d(13), d(15)*10+d(16), d(18)*10+d(19)
+	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, 0
 	}
 	nsec, n := 0, len(layout)
@@ -598,17 +621,13 @@ func daysSince1970(year, month, day int) int {
 	return 365*year + year/4 - year/100 + year/400 + (153*(month-3)+2)/5 + day - 1 - 146097 - 719468
 }
 
-// decimal returns the number b spells in decimal, or -1 if b holds a
-// non-digit.
-func decimal(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c -= '0'; c > 9 {
-			return -1
-		}
-		n = n*10 + int(c)
-	}
-	return n
+// digits reports whether each of the eight bytes of x is an ASCII digit.
+// Adding 0x46 sets the top bit of a byte above '9', subtracting 0x30 that
+// of one below '0'; a carry or borrow between bytes starts only at a byte
+// that is itself marked.
+func digits(x uint64) bool {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	return ((x+ones*0x46)|(x-ones*0x30))&tops == 0
 }
 
 // scanner reads JSON from a byte slice. Its methods report false on

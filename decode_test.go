@@ -210,6 +210,21 @@ func TestParseUTCMatchesTime(t *testing.T) {
 	}
 }
 
+// TestParseUTCEveryByteAnywhere puts each of the 256 byte values in
+// each place of a timestamp parseUTC takes, so that every digit and
+// separator it checks meets every byte it could be instead.
+func TestParseUTCEveryByteAnywhere(t *testing.T) {
+	for _, valid := range []string{`"2024-02-29T23:59:59Z"`, `"1999-12-31T00:00:00.5Z"`} {
+		for i := range len(valid) {
+			for c := range 256 {
+				b := []byte(valid)
+				b[i] = byte(c)
+				checkParseUTC(t, string(b), false)
+			}
+		}
+	}
+}
+
 // checkParseUTC fails unless parseUTC either declines s or takes a JSON
 // string from its start and parses it to exactly what
 // time.Time.UnmarshalJSON makes of that string. For s in the API's layout
