@@ -17,7 +17,11 @@ import (
 // than the server (16 at once against 2 slots) fails no call, though each
 // page may be retried only once: the 429s its own eagerness drew do not use
 // up a page's retries. It yields every token once, in order, and draws a
-// handful of 429s, not one per page.
+// handful of 429s, not one per page. The first burst draws 14 (16 against
+// 2 slots); with "Retry-After: 0" there is no pause in which all of its
+// answers come back before the walk sends again, so a few more may come
+// while the limit settles: 15 to 17 in about 1 run of 4 under -race. A
+// walk whose limit never settled draws over a hundred.
 func TestParallelWalkAgainstSlotLimitedServer(t *testing.T) {
 	const pages, pageSize = 30, 10
 	srv, want := newFake(t, pages*pageSize)
@@ -36,8 +40,8 @@ func TestParallelWalkAgainstSlotLimitedServer(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("yielded %d tokens, want all %d in order", len(got), len(want))
 	}
-	if n := srv.Throttled(); n == 0 || n > 16 {
-		t.Errorf("the server sent %d 429s; want some (it was overloaded) and at most 16 (one burst)", n)
+	if n := srv.Throttled(); n == 0 || n >= pages {
+		t.Errorf("the server sent %d 429s; want some (it was overloaded) and fewer than one per page (%d)", n, pages)
 	}
 }
 
