@@ -382,13 +382,11 @@ func (d *decoder) compactToken(t *APIToken, p *pending) bool {
 	var seen uint64
 	sep := byte('{')
 	for _, k := range d.order {
-		lit := tokenLiterals[k]
-		i := d.i
-		if k == 0 || seen&(1<<k) != 0 || len(d.b)-i <= len(lit) || d.b[i] != sep || string(d.b[i+1:i+1+len(lit)]) != lit {
+		if k == 0 || seen&(1<<k) != 0 || d.i >= len(d.b) || d.b[d.i] != sep {
 			break
 		}
-		d.i = i + 1 + len(lit)
-		if !d.tokenMember(k, t, p) {
+		d.i++
+		if !d.match(tokenLiterals[k]) || !d.tokenMember(k, t, p) {
 			break
 		}
 		if d.i < len(d.b) && d.b[d.i] == '}' {
@@ -408,7 +406,7 @@ func (d *decoder) tokenMember(k uint8, t *APIToken, p *pending) bool {
 	case tkID, tkType, tkAccountID, tkStatus, tkTokenScope:
 		return d.keep(k, p)
 	case tkCreatedBy, tkEnvironmentID, tkAgentID, tkAgentDeploymentID:
-		if d.null() {
+		if d.match("null") {
 			return true
 		}
 		d.nStrs++
@@ -420,7 +418,7 @@ func (d *decoder) tokenMember(k uint8, t *APIToken, p *pending) bool {
 	case tkUpdatedAt:
 		return d.timeValue(&t.UpdatedAt)
 	case tkLastUsedAt:
-		if d.null() {
+		if d.match("null") {
 			return true
 		}
 		d.nTimes++
@@ -428,15 +426,6 @@ func (d *decoder) tokenMember(k uint8, t *APIToken, p *pending) bool {
 		return d.timeValue(&p.lastUsed)
 	}
 	return false // available_actions: a type the fast path leaves to encoding/json
-}
-
-// null consumes null, with no white space before it.
-func (s *scanner) null() bool {
-	if len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
-		s.i += 4
-		return true
-	}
-	return false
 }
 
 // keep reads the string value of key k into p: the previous token's value
@@ -663,9 +652,14 @@ func (s *scanner) consume(c byte) bool {
 	return false
 }
 
-// literal consumes lit ("null", `"id":` …) after white space.
+// literal consumes lit ("null", "true" …) after white space.
 func (s *scanner) literal(lit string) bool {
 	s.space()
+	return s.match(lit)
+}
+
+// match consumes lit ("null", `"id":` …) where the scanner stands.
+func (s *scanner) match(lit string) bool {
 	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
 		s.i += len(lit)
 		return true
